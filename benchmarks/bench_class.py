@@ -1,0 +1,184 @@
+"""Throughput of `dlgrade grade` on a generated class, next to the naive baseline.
+
+Generates 100 students × exercises 00–03: reference solutions, small mutations of them,
+untouched stubs, a few hostile files (tests/fixtures/hostile for 00; endless loops and
+crashes for the others), every tenth student as a .zip. Grades the class with --jobs 2 and
+a short --timeout, then times a sample of `dlgrade check EX --path FILE --json` runs (one
+process per student × exercise, honest files only, which favours the baseline) and
+extrapolates to the whole class. Goal: >= 20 gradings/s on 2 cores and >= 10x the baseline.
+
+    python benchmarks/bench_class.py [--students 100] [--jobs 2] [--sample 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from grader.course import load_course
+
+HOSTILE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "hostile"
+HOSTILE_00 = ("infinite_loop", "memory_bomb", "fork_bomb", "daemon", "kills_parent", "exits")
+GRADE = (
+    "from grader.cli import cli, main; from grader.cli_instructor import grade; "
+    "cli.add_command(grade); main()"
+)
+MUTATIONS = [
+    (" >= 0", " > 0"),
+    ("x @ w + b", "x @ w"),
+    ("(b if include_biases else 0)", "b"),
+    ("axis=-1", "axis=0"),
+    ("1.0 - s", "1.0 + s"),
+    ("np.mean(diff**2)", "np.sum(diff**2)"),
+    (" - lr *", " + lr *"),
+    (".astype(int)", ""),
+    ("np.maximum(0.0,", "np.minimum(0.0,"),
+]
+
+
+def mutate(source: str, rng: random.Random) -> str:
+    """A small, plausible bug: one replacement that applies to this file."""
+    choices = [(old, new) for old, new in MUTATIONS if old in source]
+    old, new = rng.choice(choices)
+    return source.replace(old, new, 1)
+
+
+def overriding(source: str, body: str) -> str:
+    """``source`` with its first function redefined at the end to run ``body``."""
+    first = next(n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef))
+    return f"{source}\n\ndef {first}(*args, **kwargs):\n    {body}\n"
+
+
+def make_class(root: Path, students: int, seed: int = 0) -> dict[str, int]:
+    """Write the class into ``root``; returns how many files of each kind were made."""
+    rng = random.Random(seed)
+    course = load_course()
+    exercises = [e for e in course.exercises if not e.limits.imports]
+    kinds: dict[str, int] = {}
+    hostile_00 = {5 + 15 * i: name for i, name in enumerate(HOSTILE_00)}
+    for n in range(students):
+        files = {}
+        for index, ex in enumerate(exercises):
+            solution = course.solution_path(ex).read_text(encoding="utf-8")
+            roll = rng.random()
+            if index == 0 and n in hostile_00:
+                kind, text = "hostile", (HOSTILE / f"{hostile_00[n]}.py").read_text()
+            elif index and n in (7 + 20 * index, 9 + 20 * index):
+                body = "while True:\n        pass" if n % 20 == 7 else "import os; os._exit(3)"
+                kind, text = "hostile", overriding(solution, body)
+            elif roll < 0.45:
+                kind, text = "correct", solution
+            elif roll < 0.75:
+                kind, text = "buggy", mutate(solution, rng)
+            else:
+                kind, text = "stub", course.stub_path(ex).read_text(encoding="utf-8")
+            kinds[kind] = kinds.get(kind, 0) + 1
+            files[ex.file_name] = text
+        name = f"student_{n:03d}"
+        if n % 10 == 0:
+            with zipfile.ZipFile(root / f"{name}.zip", "w") as archive:
+                for file_name, text in files.items():
+                    archive.writestr(f"{name}/exercises/{file_name}", text)
+        else:
+            (root / name).mkdir()
+            for file_name, text in files.items():
+                (root / name / file_name).write_text(text, encoding="utf-8")
+    return kinds
+
+
+def dlgrade(*args: str, home: str) -> subprocess.CompletedProcess:
+    """Run `dlgrade ARGS` (`grade` through its own command object until it is registered)."""
+    import click
+
+    from grader.cli import cli
+
+    env = {**os.environ, "DLGRADE_HOME": home}
+    command = [sys.executable, "-m", "grader", *args]
+    if args[0] == "grade" and "grade" not in cli.list_commands(click.Context(cli)):
+        command = [sys.executable, "-c", GRADE, *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+
+
+def naive_sample(root: Path, sample: int, home: str) -> tuple[float, int]:
+    """Seconds per `dlgrade check --path` over a sample of honest files, and the sample size."""
+    course = load_course()
+    exercises = [e for e in course.exercises if not e.limits.imports]
+    hostile_00 = (HOSTILE / f"{HOSTILE_00[0]}.py").read_text()
+    honest = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        for ex in exercises:
+            text = (folder / ex.file_name).read_text()
+            if "while True" not in text and "os._exit" not in text and text != hostile_00:
+                honest.append((ex.id, folder / ex.file_name))
+    chosen = random.Random(1).sample(honest, min(sample, len(honest)))
+    started = time.perf_counter()
+    for exercise, path in chosen:
+        dlgrade("check", exercise, "--path", str(path), "--seed", "1", "--json", home=home)
+    return (time.perf_counter() - started) / len(chosen), len(chosen)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=100)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--sample", type=int, default=20)
+    parser.add_argument("--timeout", type=float, default=2.0)
+    args = parser.parse_args()
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory() as tmp:
+        root, home = Path(tmp) / "class", str(Path(tmp) / "home")
+        root.mkdir()
+        kinds = make_class(root, args.students)
+        total = sum(kinds.values())
+        print(f"class: {args.students} students, {total} files {kinds}")
+        started = time.perf_counter()
+        done = dlgrade(
+            "grade",
+            str(root),
+            "--out",
+            str(Path(tmp) / "out"),
+            "--jobs",
+            str(args.jobs),
+            "--timeout",
+            str(args.timeout),
+            "--seed",
+            "1",
+            "--json",
+            home=home,
+        )
+        wall = time.perf_counter() - started
+        if done.returncode not in (0, 3):
+            raise SystemExit(f"dlgrade grade failed:\n{done.stdout}{done.stderr}")
+        summary = json.loads(done.stdout)
+        run = summary["run"]
+        print(
+            f"dlgrade grade --jobs {args.jobs}: {total} gradings in {wall:.1f} s wall "
+            f"(start-up included) = {total / wall:.1f} gradings/s; grading phase "
+            f"{run['seconds']:.1f} s = {run['per_second']} gradings/s; "
+            f"grader errors: {len(summary['grader_errors'])}"
+        )
+        troubled = sorted(f"{t['student']}/{t['exercise']}" for t in summary["troubled"])
+        print(f"timed out or crashed ({len(troubled)}, all hostile?): {' '.join(troubled)}")
+        per_file, n = naive_sample(root, args.sample, home)
+        naive_total = per_file * total
+        print(
+            f"naive baseline: {per_file:.2f} s per `dlgrade check --path` (sample of {n}) "
+            f"-> {naive_total:.0f} s for the class = {total / naive_total:.2f} gradings/s"
+        )
+        print(f"speed-up: {naive_total / wall:.1f}x (wall) ")
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""What ``dlgrade check`` and ``dlgrade watch`` do: pick the files, grade them, record progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader import progress, store
+from grader.course import Course, Exercise
+from grader.errors import InputError
+from grader.grading import grade
+from grader.results import ExerciseResult
+from grader.sandbox.errors import SandboxError
+from grader.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Target:
+    """One file to grade against one exercise; ``record`` if it is the learner's own file."""
+
+    exercise: Exercise
+    path: Path
+    shown: str
+    record: bool
+
+
+def targets(
+    course: Course,
+    ids: Sequence[str],
+    *,
+    path: Path | None,
+    solution: bool,
+    workspace: Callable[[], Workspace],
+) -> list[Target]:
+    """Resolve the command line into (exercise, file) pairs, in course order."""
+    if path is not None:
+        if len(ids) > 1 or solution:
+            raise InputError("--path grades one file against one exercise")
+        exercise = course.get(ids[0]) if ids else course.get(_exercise_from_name(course, path))
+        return [Target(exercise, path, str(path), record=False)]
+    exercises = [course.get(i) for i in ids] if ids else list(course.exercises)
+    if solution:
+        return [
+            Target(e, course.solution_path(e), f"solutions/{e.file_name}", record=False)
+            for e in exercises
+        ]
+    ws = workspace()
+    return [Target(e, ws.path(e), ws.display(e), record=True) for e in exercises]
+
+
+def _exercise_from_name(course: Course, path: Path) -> str:
+    for exercise in course.exercises:
+        if path.stem == exercise.id:
+            return exercise.id
+    raise InputError(
+        f"{path.name}: cannot tell which exercise this file is for; "
+        "name it, e.g. `dlgrade check 02_perceptron --path FILE`"
+    )
+
+
+def run(
+    course: Course,
+    chosen: list[Target],
+    *,
+    workspace_key: str | None,
+    seed: int | None = None,
+    options: dict[str, Any] | None = None,
+    on_event: Callable[[Any], None] | None = None,
+) -> Iterator[tuple[Target, ExerciseResult]]:
+    """Grade each target in turn, recording attempts on the learner's own files."""
+    conn = store.connect() if workspace_key and any(t.record for t in chosen) else None
+    try:
+        for target in chosen:
+            try:
+                result = grade(
+                    course,
+                    target.exercise,
+                    target.path,
+                    seed=seed,
+                    display_name=target.shown,
+                    options=options,
+                    on_event=on_event,
+                )
+            except SandboxError as exc:
+                result = ExerciseResult(
+                    target.exercise.id, target.exercise.title, target.shown, grader_error=str(exc)
+                )
+            if conn is not None and target.record:
+                progress.record(conn, workspace_key, result)
+            yield target, result
+    finally:
+        if conn is not None:
+            conn.close()
+
+
+def exit_code(results: Sequence[ExerciseResult]) -> int:
+    """0 when everything passed, 1 when a check failed, 3 on a grader error."""
+    if any(r.grader_error for r in results):
+        return 3
+    return 0 if results and all(r.passed for r in results) else 1

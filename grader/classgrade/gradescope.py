@@ -1,0 +1,125 @@
+"""One Gradescope submission: grade it and write Gradescope's autograder ``results.json``.
+
+Format (gradescope-autograders.readthedocs.io, "Autograder Specifications"): top-level
+``score``, ``execution_time``, ``output``, ``visibility``, ``stdout_visibility`` and
+``tests``, each test with ``score``, ``max_score``, ``status``, ``name``, ``number``,
+``output`` and ``visibility``. One test per check, numbered "exercise.check". A grader
+error writes nothing (Gradescope then reports a failed autograder run, not a zero).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from grader.classgrade.pool import Boxes, Chunk, Job, grade_chunk
+from grader.classgrade.run import missing_result
+from grader.classgrade.submissions import read_folder
+from grader.course import Exercise
+from grader.errors import GraderError
+from grader.sandbox.launch import learner_uid
+
+AUTOGRADER = Path("/autograder")
+SLOT = 2900
+
+
+def default_out() -> Path:
+    """Where Gradescope expects the results, or ./results.json outside Gradescope."""
+    if AUTOGRADER.is_dir():
+        return AUTOGRADER / "results" / "results.json"
+    return Path("results.json")
+
+
+def _test_output(check: dict[str, Any]) -> str:
+    if check["passed"]:
+        return "passed"
+    lines = [check["message"]]
+    for label in ("call", "expected", "got", "hint"):
+        if check.get(label):
+            lines.append(f"{'called' if label == 'call' else label}: {check[label]}")
+    if (check.get("output") or "").strip():
+        lines.append("your code printed:\n" + check["output"].strip()[-2000:])
+    return "\n".join(lines)
+
+
+def _tests(number: int, result: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": f"{result['exercise']}: {check['title']}",
+            "number": f"{number}.{index}",
+            "score": check["points"],
+            "max_score": check["max_points"],
+            "status": "passed" if check["passed"] else "failed",
+            "output": _test_output(check),
+            "visibility": "visible",
+        }
+        for index, check in enumerate(result["checks"], start=1)
+    ]
+
+
+def results_json(results: Sequence[dict[str, Any]], notes: list[str], seconds: float) -> dict:
+    """Gradescope's results.json for one student's exercise results."""
+    lines = [f"{r['exercise']}: {r['score']}/{r['max_score']}" for r in results]
+    lines += [f"note: {n}" for n in notes]
+    return {
+        "score": sum(r["score"] for r in results),
+        "execution_time": round(seconds),
+        "output": "\n".join(lines),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [t for n, r in enumerate(results, start=1) for t in _tests(n, r)],
+    }
+
+
+def grade_submission(
+    folder: Path,
+    out: Path,
+    exercises: Sequence[Exercise],
+    *,
+    sandbox: bool | None = None,
+    seed: int | None = None,
+    budget: float | None = None,
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Grade the files in ``folder`` and write ``out``; returns what was written.
+
+    ``sandbox=None`` (the default here) uses bubblewrap where it can create its
+    namespaces and the rlimits sandbox where it cannot (Gradescope's container
+    already isolates one submission); True insists on bubblewrap; False never uses it.
+    """
+    started = time.perf_counter()
+    seed = seed if seed is not None else secrets.randbelow(2**31)
+    found = read_folder(folder, [e.file_name for e in exercises], student="submission")
+    job = Job(seed, budget, dict(options or {}), sandbox, (str(folder.resolve()),))
+    boxes = Boxes(job, learner_uid(SLOT))
+    results = []
+    try:
+        for number, ex in enumerate(exercises):
+            source = found.files.get(ex.file_name)
+            if source is None:
+                note = found.refused.get(ex.file_name) or f"no {ex.file_name} was submitted"
+                results.append(missing_result(ex, seed, note))
+                continue
+            got: list[dict[str, Any]] = []
+            grade_chunk(
+                Chunk(number, ex.id, ("submission",), (source,)),
+                job,
+                boxes,
+                lambda _i, result, got=got: got.append(result),
+            )
+            if got[0].get("grader_error"):
+                raise GraderError(f"{ex.id}: grader error: {got[0]['grader_error']}")
+            results.append(got[0])
+    finally:
+        boxes.close()
+    data = results_json(results, found.notes, time.perf_counter() - started)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, out)
+    return data

@@ -1,0 +1,210 @@
+"""One class run: discover, open the gradebook, grade what is missing, export, summarize.
+
+Results reach the gradebook one transaction at a time as they arrive from the workers
+(local pool or Dask). A student whose chunk hit a grader error is retried once; if it
+fails again it is recorded as a grader error — never a learner's zero — and stays to do
+for the next ``--resume``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.classgrade import gradebook, submissions
+from grader.classgrade.analytics import Summary, summarize
+from grader.classgrade.exports import write_all
+from grader.classgrade.pool import Chunk, Job, run_local
+from grader.classgrade.summary_report import ProgressView
+from grader.course import Course, Exercise, load_course
+from grader.errors import GraderError, InputError
+from grader.results import CheckResult, ExerciseResult
+from grader.sandbox import launch
+
+CHUNK_MAX = 25
+CHUNK_MIN = 5
+NO_BWRAP = (
+    "bubblewrap is not installed, and class grading runs every submission inside it: "
+    "install it (apt-get install bubblewrap) or pass --no-sandbox to grade with "
+    "resource limits only"
+)
+Backend = Callable[[Sequence[Chunk], Callable, Callable], None]
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the instructor asked for on the command line."""
+
+    submissions: Path
+    out: Path
+    exercises: tuple[str, ...] = ()
+    jobs: int = 1
+    resume: bool = False
+    timeout: float | None = None
+    quick: bool = False
+    seed: int | None = None
+    sandbox: bool = True
+    dask_scheduler: str | None = None
+    quiet: bool = False
+
+
+def default_exercises(course: Course) -> list[Exercise]:
+    """The numpy exercises; TensorFlow ones (with ``limits.imports``) only when named."""
+    return [e for e in course.exercises if not e.limits.imports]
+
+
+def missing_result(exercise: Exercise, seed: int, note: str) -> dict[str, Any]:
+    """A zero for a file that was not submitted (or was refused), check by check."""
+    result = ExerciseResult(exercise.id, exercise.title, exercise.file_name, seed=seed)
+    result.load_error = note
+    result.checks = [
+        CheckResult(name, name.replace("_", " "), "missing", 0, points, note)
+        for name, points in exercise.points.items()
+    ]
+    return result.to_dict()
+
+
+def chunked(tasks: list[tuple[str, str, bytes]], jobs: int, first_id: int = 0) -> list[Chunk]:
+    """(exercise, student, source) tasks as chunks of one exercise each, in task order.
+
+    Chunks hold up to 25 students and shrink towards the end of the run (a share of what
+    is left per worker, at least 5), so no worker idles long while another finishes a
+    big last chunk.
+    """
+    by_exercise: dict[str, list[tuple[str, bytes]]] = {}
+    for exercise, student, source in tasks:
+        by_exercise.setdefault(exercise, []).append((student, source))
+    chunks, left = [], len(tasks)
+    for exercise, items in by_exercise.items():
+        start = 0
+        while start < len(items):
+            size = max(CHUNK_MIN, min(CHUNK_MAX, -(-left // (2 * max(jobs, 1)))))
+            part = items[start : start + size]
+            students, sources = tuple(s for s, _ in part), tuple(src for _, src in part)
+            chunks.append(Chunk(first_id + len(chunks), exercise, students, sources))
+            start, left = start + len(part), left - len(part)
+    return chunks
+
+
+def _open(request: Request, course: Course) -> tuple[Any, gradebook.Settings]:
+    ids = tuple(course.get(e).id for e in request.exercises)
+    options = {"quick": True} if request.quick else None
+    if request.resume:
+        return gradebook.reopen(
+            request.out,
+            seed=request.seed,
+            exercises=ids or None,
+            budget=request.timeout,
+            options=options,
+        )
+    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+    settings = gradebook.Settings(
+        seed,
+        ids or tuple(e.id for e in default_exercises(course)),
+        request.timeout,
+        options or {"quick": False},
+    )
+    return gradebook.create(request.out, settings), settings
+
+
+def _backend(request: Request, job: Job) -> Backend:
+    if request.dask_scheduler:
+        from grader.classgrade.dask_backend import run_dask
+
+        return lambda chunks, deliver, failed: run_dask(
+            request.dask_scheduler, chunks, job, deliver, failed
+        )
+    return lambda chunks, deliver, failed: run_local(chunks, job, request.jobs, deliver, failed)
+
+
+def grade_class(request: Request) -> Summary:
+    """Grade what the gradebook in ``request.out`` lacks, write the exports, summarize."""
+    course = load_course()
+    if not request.submissions.is_dir():
+        raise InputError(f"{request.submissions}: not a folder of submissions")
+    out = request.out.resolve()
+    if out.is_relative_to(request.submissions.resolve()):
+        raise InputError("--out must not be inside the submissions folder")
+    if request.sandbox and not request.dask_scheduler and not launch.bubblewrap():
+        raise GraderError(NO_BWRAP)
+    conn, settings = _open(request, course)
+    try:
+        return _grade(request, course, conn, settings)
+    finally:
+        conn.close()
+
+
+def _grade(request: Request, course: Course, conn: Any, settings: gradebook.Settings) -> Summary:
+    exercises = [course.get(e) for e in settings.exercises]
+    found = submissions.discover(
+        request.submissions, [e.file_name for e in exercises], skip=[request.out]
+    )
+    done = gradebook.done(conn)
+    tasks, digests = [], {}
+    for student in found:
+        gradebook.record_student(conn, student.student, student.notes)
+        for ex in exercises:
+            if (student.student, ex.id) in done:
+                continue
+            source = student.files.get(ex.file_name)
+            if source is None:
+                note = student.refused.get(ex.file_name) or f"no {ex.file_name} was submitted"
+                gradebook.commit(
+                    conn, student.student, missing_result(ex, settings.seed, note), None
+                )
+                continue
+            tasks.append((ex.id, student.student, source))
+            digests[(student.student, ex.id)] = gradebook.sha256(source)
+    job = Job(
+        settings.seed,
+        settings.budget,
+        settings.options,
+        request.sandbox,
+        (str(request.submissions.resolve()), str(request.out.resolve())),
+    )
+    backend = _backend(request, job)
+    started = time.perf_counter()
+    with ProgressView(len(tasks), quiet=request.quiet) as progress:
+
+        def deliver(chunk: Chunk, index: int, result: dict[str, Any]) -> None:
+            student = chunk.students[index]
+            gradebook.commit(conn, student, result, digests.get((student, chunk.exercise)))
+            progress.advance(student, chunk.exercise, gradebook.status_of(result))
+
+        errors = _attempt(backend, chunked(tasks, request.jobs), deliver)
+        if errors:
+            retry = [(c.exercise, c.students[i], c.sources[i]) for c, i, _ in errors]
+            errors = _attempt(backend, chunked(retry, request.jobs, first_id=10**6), deliver)
+        for chunk, index, message in errors:
+            gradebook.record_grader_error(conn, chunk.students[index], chunk.exercise, message)
+            progress.advance(chunk.students[index], chunk.exercise, "grader error")
+    seconds = time.perf_counter() - started
+    summary = summarize(write_all(conn, request.out, course))
+    graded = len(tasks) - len(errors)
+    summary.run = {
+        "out": str(request.out),
+        "graded": graded,
+        "seconds": round(seconds, 3),
+        "per_second": round(graded / seconds, 2) if seconds and graded else None,
+        "backend": "dask" if request.dask_scheduler else f"local ({request.jobs} jobs)",
+    }
+    return summary
+
+
+def _attempt(backend: Backend, chunks: list[Chunk], deliver: Callable) -> list[tuple]:
+    """Run ``chunks``; returns the (chunk, index, message) of every grader error."""
+    errors: list[tuple[Chunk, int, str]] = []
+
+    def checked(chunk: Chunk, index: int, result: dict[str, Any]) -> None:
+        if result.get("grader_error"):
+            errors.append((chunk, index, result["grader_error"]))
+        else:
+            deliver(chunk, index, result)
+
+    if chunks:
+        backend(chunks, checked, lambda chunk, index, msg: errors.append((chunk, index, msg)))
+    return errors

@@ -1,0 +1,237 @@
+"""Find each student's exercise files in an LMS download, reading them defensively.
+
+One entry per student: a folder (files directly or under ``exercises/``) or a ``.zip`` of
+the same. Nothing is followed or extracted: files are opened with ``O_NOFOLLOW`` after an
+``lstat`` check, zip members are read in memory with size caps, and only the exercise file
+names are taken. Anything suspicious is refused for that student with a note.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import stat
+import zipfile
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from grader.grading import MAX_SOURCE_KB
+
+FILE_LIMIT = MAX_SOURCE_KB << 10
+ZIP_LIMIT = 64 << 20
+ZIP_MAX_ENTRIES = 1000
+ZIP_MAX_TOTAL = 64 << 20
+IGNORED = ("__MACOSX",)
+_OPEN = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+class Refused(Exception):
+    """A file or entry that is not taken; the message says why (shown to the student)."""
+
+
+@dataclass
+class StudentFiles:
+    """One student's exercise files (name -> bytes) and the notes about what was refused."""
+
+    student: str
+    files: dict[str, bytes] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def refuse(self, name: str | None, why: str) -> None:
+        self.notes.append(why)
+        if name:
+            self.refused.setdefault(name, why)
+
+
+def student_id(entry: str) -> str:
+    """The student id an entry name stands for: the name without ``.zip``, always valid text."""
+    name = os.fsencode(entry).decode("utf-8", "backslashreplace")
+    return name[:-4] if name.lower().endswith(".zip") else name
+
+
+def _read_regular(name: str, dir_fd: int, limit: int) -> bytes:
+    """The bytes of regular file ``name`` in ``dir_fd``: never a link, device or FIFO."""
+    before = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    if stat.S_ISLNK(before.st_mode):
+        raise Refused("is a symbolic link (not followed)")
+    if not stat.S_ISREG(before.st_mode):
+        raise Refused("is not a regular file (folder, device, FIFO or socket)")
+    if before.st_size > limit:
+        raise Refused(f"is larger than {limit >> 10} KiB")
+    fd = os.open(name, _OPEN, dir_fd=dir_fd)
+    with os.fdopen(fd, "rb") as handle:
+        now = os.fstat(handle.fileno())
+        if (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino):
+            raise Refused("changed while it was being read")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise Refused(f"is larger than {limit >> 10} KiB")
+    return data
+
+
+def _open_dir(name: str | Path, dir_fd: int | None = None) -> int:
+    return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+
+
+def read_folder(path: Path, wanted: Sequence[str], student: str | None = None) -> StudentFiles:
+    """The exercise files in folder ``path`` (directly or under ``exercises/``)."""
+    found = StudentFiles(student if student is not None else student_id(path.name))
+    try:
+        top = _open_dir(path)
+    except OSError as exc:
+        found.refuse(None, f"{path.name}: cannot open the folder ({exc.strerror})")
+        return found
+    folders = [("", top)]
+    try:
+        try:
+            folders.append(("exercises/", _open_dir("exercises", top)))
+        except FileNotFoundError:
+            pass
+        except OSError:
+            found.refuse(None, "exercises/ is not a plain folder (a symbolic link?): not followed")
+        for name in wanted:
+            for prefix, fd in folders:
+                try:
+                    data = _read_regular(name, fd, FILE_LIMIT)
+                except FileNotFoundError:
+                    continue
+                except Refused as why:
+                    found.refuse(name, f"{prefix}{name} {why}: refused")
+                    break
+                except OSError as exc:
+                    found.refuse(name, f"{prefix}{name} cannot be read ({exc.strerror}): refused")
+                    break
+                if name in found.files:
+                    found.notes.append(f"{prefix}{name} ignored: {name} was found first")
+                    continue
+                found.files[name] = data
+    finally:
+        for _, fd in folders:
+            os.close(fd)
+    return found
+
+
+def _unsafe(name: str) -> bool:
+    parts = PurePosixPath(name).parts
+    return name.startswith("/") or bool(re.match(r"^[A-Za-z]:", name)) or ".." in parts
+
+
+def _place(parts: tuple[str, ...]) -> int | None:
+    """How deep an exercise file sits in a zip (lower wins), or None if it is not taken there."""
+    folders = parts[:-1]
+    if not folders:
+        return 0
+    if folders == ("exercises",):
+        return 1
+    if len(folders) == 1:
+        return 2
+    if len(folders) == 2 and folders[1] == "exercises":
+        return 3
+    return None
+
+
+def read_zip(path: Path, wanted: Sequence[str], student: str | None = None) -> StudentFiles:
+    """The exercise files in zip ``path``, read in memory; unsafe entries are refused."""
+    found = StudentFiles(student if student is not None else student_id(path.name))
+    try:
+        parent = _open_dir(path.parent)
+        try:
+            raw = _read_regular(path.name, parent, ZIP_LIMIT)
+        finally:
+            os.close(parent)
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+        infos = archive.infolist()
+    except (Refused, OSError, zipfile.BadZipFile, ValueError) as exc:
+        found.refuse(None, f"{path.name}: not a readable zip ({exc}): refused")
+        return found
+    if len(infos) > ZIP_MAX_ENTRIES or sum(i.file_size for i in infos) > ZIP_MAX_TOTAL:
+        found.refuse(
+            None,
+            f"{path.name}: more than {ZIP_MAX_ENTRIES} entries or "
+            f"{ZIP_MAX_TOTAL >> 20} MiB unpacked (a zip bomb?): refused",
+        )
+        return found
+    candidates: list[tuple[int, str, zipfile.ZipInfo]] = []
+    for info in infos:
+        name = info.filename.replace("\\", "/")
+        parts = PurePosixPath(name).parts
+        base = parts[-1] if parts else ""
+        mode = info.external_attr >> 16
+        if _unsafe(name):
+            found.refuse(
+                base if base in wanted else None,
+                f"zip entry {name!r} points outside its folder: refused",
+            )
+        elif info.create_system == 3 and stat.S_ISLNK(mode):
+            found.refuse(
+                base if base in wanted else None, f"zip entry {name!r} is a symbolic link: refused"
+            )
+        elif info.create_system == 3 and stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
+            found.refuse(
+                base if base in wanted else None,
+                f"zip entry {name!r} is not a regular file: refused",
+            )
+        elif base in wanted and not info.is_dir() and not set(parts) & set(IGNORED):
+            depth = _place(parts)
+            if depth is not None:
+                candidates.append((depth, name, info))
+    for _depth, name, info in sorted(candidates, key=lambda c: (c[0], c[1])):
+        base = PurePosixPath(name).name
+        if base in found.files:
+            found.notes.append(f"zip entry {name!r} ignored: {base} was found first")
+            continue
+        try:
+            found.files[base] = _read_member(archive, info)
+        except Refused as why:
+            found.refuse(base, f"zip entry {name!r} {why}: refused")
+    return found
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    if info.flag_bits & 0x1:
+        raise Refused("is encrypted")
+    if info.file_size > FILE_LIMIT:
+        raise Refused(f"is larger than {FILE_LIMIT >> 10} KiB")
+    try:
+        with archive.open(info) as member:
+            data = member.read(FILE_LIMIT + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+        raise Refused(f"cannot be unpacked ({exc})") from None
+    if len(data) > FILE_LIMIT:
+        raise Refused(f"is larger than {FILE_LIMIT >> 10} KiB")
+    return data
+
+
+def discover(root: Path, wanted: Sequence[str], skip: Iterable[Path] = ()) -> list[StudentFiles]:
+    """Every student in ``root`` (sorted by id) with the exercise files named in ``wanted``.
+
+    Hidden entries, ``__MACOSX`` and ``skip`` (the output folder) are not students; other
+    plain files are not either, unless they are zips.
+    """
+    skipped = {Path(os.path.realpath(p)) for p in skip}
+    students: dict[str, StudentFiles] = {}
+    for entry in sorted(os.listdir(root)):
+        path = root / entry
+        if entry.startswith(".") or entry in IGNORED or Path(os.path.realpath(path)) in skipped:
+            continue
+        info = os.lstat(path)
+        sid = student_id(entry)
+        if stat.S_ISDIR(info.st_mode):
+            found = read_folder(path, wanted, sid)
+        elif stat.S_ISREG(info.st_mode) and entry.lower().endswith(".zip"):
+            found = read_zip(path, wanted, sid)
+        elif stat.S_ISREG(info.st_mode):
+            continue
+        else:
+            kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "a device, FIFO or socket"
+            found = StudentFiles(sid)
+            found.refuse(None, f"{sid}: the submission is {kind}, not a folder or zip: refused")
+        if sid in students:
+            students[sid].notes.append(f"a second entry for this student ({entry}) was ignored")
+            continue
+        students[sid] = found
+    return [students[s] for s in sorted(students)]

@@ -1,0 +1,209 @@
+"""Assertions for checks, safe against whatever a learner's code sends back.
+
+Values from the sandbox are already plain data (the wire decoder builds them),
+but plain data can still mislead: a complex number passes ``np.allclose``, NaN
+slips through ``not any(abs(a - b) > tol)``, a scalar broadcasts against an
+array. So every comparison checks, in order: type, exact shape, numeric dtype,
+finiteness, then closeness. A failure raises :class:`CheckFailed` carrying what
+was expected, what came back and, when the value matches a known mistake, that
+mistake's id (its hint text lives in ``exercises/info.toml``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+MISSING: Any = object()
+Mistakes = Mapping[str, Any]
+
+
+class CheckFailed(AssertionError):
+    """A check's verdict: the learner's value is not the expected one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: Any = MISSING,
+        got: Any = MISSING,
+        mistake: str | None = None,
+        call: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.expected = expected
+        self.got = got
+        self.mistake = mistake
+        self.call = call
+
+
+def describe(value: Any, limit: int = 160, *, brief: bool = False) -> str:
+    """A short, readable rendering of a value for feedback (``brief`` for call arguments)."""
+    if isinstance(value, np.ndarray) and value.ndim:
+        if brief and value.size > 8:
+            text = f"<array of shape {value.shape}>"
+        else:
+            body = np.array2string(
+                value, precision=4 if brief else 6, threshold=12, edgeitems=3, separator=", "
+            )
+            text = body if brief else f"{body}  (shape {value.shape}, {value.dtype})"
+    elif isinstance(value, np.ndarray | np.generic):
+        text = f"{value.item()!r}" if brief else f"{value.item()!r} ({value.dtype})"
+    elif brief and isinstance(value, float):
+        text = f"{value:.6g}"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def as_numeric(got: Any, *, what: str = "the result") -> np.ndarray:
+    """``got`` as a real-valued ndarray, or CheckFailed saying why it is not one."""
+    if isinstance(got, bool | int | float | np.ndarray | np.generic):
+        arr = np.asarray(got)
+    elif isinstance(got, list | tuple):
+        try:
+            arr = np.asarray(got, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise CheckFailed(f"{what} should be numbers, got {describe(got)}", got=got) from exc
+    else:
+        kind = "nothing (None)" if got is None else f"a {type(got).__name__}"
+        raise CheckFailed(f"{what} should be a number or an array, but it is {kind}", got=got)
+    if arr.dtype.kind == "c":
+        raise CheckFailed(f"{what} is complex ({arr.dtype}); it should be real numbers", got=got)
+    if arr.dtype.kind not in "biuf":
+        raise CheckFailed(f"{what} has dtype {arr.dtype}; it should hold numbers", got=got)
+    return arr
+
+
+def _matches(arr: np.ndarray, candidate: Any) -> bool:
+    if callable(candidate):
+        return bool(candidate(arr))
+    wrong = np.asarray(candidate, dtype=float)
+    return wrong.shape == arr.shape and bool(
+        np.all(np.isfinite(arr)) and np.allclose(arr, wrong, rtol=1e-5, atol=1e-7)
+    )
+
+
+def find_mistake(arr: np.ndarray, mistakes: Mistakes | None) -> str | None:
+    """The id of the first known mistake whose value (or predicate) ``arr`` matches."""
+    for mistake_id, candidate in (mistakes or {}).items():
+        try:
+            if _matches(arr, candidate):
+                return mistake_id
+        except (ValueError, TypeError, FloatingPointError):
+            continue
+    return None
+
+
+def expect_close(
+    got: Any,
+    expected: Any,
+    *,
+    what: str = "the result",
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
+    finite: bool = True,
+    float_dtype: bool = False,
+    mistakes: Mistakes | None = None,
+) -> np.ndarray:
+    """Fail unless ``got`` has ``expected``'s exact shape and is close to it elementwise.
+
+    ``float_dtype`` also demands a floating dtype; ``mistakes`` maps mistake ids
+    to the value that mistake produces (or a predicate on the learner's array).
+    """
+    want = np.asarray(expected, dtype=float)
+    arr = as_numeric(got, what=what)
+    if arr.shape != want.shape:
+        mistake = find_mistake(arr, mistakes)
+        raise CheckFailed(
+            f"{what} has shape {arr.shape}, expected shape {want.shape}",
+            expected=expected,
+            got=got,
+            mistake=mistake,
+        )
+    if float_dtype and arr.dtype.kind != "f":
+        raise CheckFailed(
+            f"{what} has dtype {arr.dtype}, expected floating-point numbers",
+            expected=expected,
+            got=got,
+        )
+    values = arr.astype(float)
+    if finite and not np.all(np.isfinite(values)):
+        raise CheckFailed(
+            f"{what} contains NaN or infinity",
+            expected=expected,
+            got=got,
+            mistake=find_mistake(arr, mistakes),
+        )
+    if not np.allclose(values, want, rtol=rtol, atol=atol, equal_nan=not finite):
+        raise CheckFailed(
+            f"{what} is not the expected value",
+            expected=expected,
+            got=got,
+            mistake=find_mistake(arr, mistakes),
+        )
+    return values
+
+
+def expect_equal(
+    got: Any, expected: Any, *, what: str = "the result", mistakes: Mistakes | None = None
+) -> None:
+    """Fail unless ``got`` equals ``expected`` exactly (same type family, shape and values)."""
+    if isinstance(expected, np.ndarray | np.generic | int | float) and not isinstance(
+        expected, bool
+    ):
+        arr = as_numeric(got, what=what)
+        want = np.asarray(expected)
+        if arr.shape != want.shape or not np.array_equal(arr, want):
+            raise CheckFailed(
+                f"{what} is not the expected value",
+                expected=expected,
+                got=got,
+                mistake=find_mistake(arr, mistakes) if arr.shape == want.shape else None,
+            )
+        return
+    if type(got) is not type(expected) or got != expected:
+        raise CheckFailed(f"{what} is not the expected value", expected=expected, got=got)
+
+
+def expect_that(
+    condition: bool,
+    message: str,
+    *,
+    expected: Any = MISSING,
+    got: Any = MISSING,
+    mistake: str | None = None,
+) -> None:
+    """Fail with ``message`` unless ``condition`` holds (for checks of a property)."""
+    if not condition:
+        raise CheckFailed(message, expected=expected, got=got, mistake=mistake)
+
+
+def expect_raises(action: Callable[[], Any], exception: str, *, what: str) -> None:
+    """Fail unless ``action()`` makes the learner's code raise ``exception`` (by name).
+
+    A subclass counts (``exception`` may be any builtin base the learner's
+    exception derives from). ``NotImplementedError`` is never swallowed.
+    """
+    from grader.sandbox.errors import LearnerRaised
+
+    try:
+        got = action()
+    except LearnerRaised as exc:
+        if exc.is_a("NotImplementedError") or not exc.is_a(exception):
+            if exc.is_a("NotImplementedError"):
+                raise
+            raise CheckFailed(
+                f"{what} should raise {exception}, but raised {exc.type_name}: {exc.message}",
+                expected=f"{exception} raised",
+                got=f"{exc.type_name}: {exc.message}",
+            ) from None
+        return
+    raise CheckFailed(
+        f"{what} should raise {exception}, but returned {describe(got)}",
+        expected=f"{exception} raised",
+        got=got,
+    )

@@ -1,0 +1,150 @@
+"""Export the question bank: Moodle GIFT, plain JSON, or a printable Markdown sheet."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from grader.content import (
+    LETTERS,
+    Content,
+    NumericQuestion,
+    Question,
+    ShortQuestion,
+    TrueFalseQuestion,
+)
+from grader.quiz import expected
+
+FORMATS = ("gift", "json", "markdown")
+GIFT_SPECIAL = "~=#{}:"  # Moodle's escapable characters (plus backslash and newline)
+KIND = {
+    "single": "one answer",
+    "multiple": "every correct answer",
+    "true_false": "true or false",
+    "numeric": "a number",
+    "short": "a word or phrase",
+}
+
+
+def gift_escape(text: str) -> str:
+    """Escape text for GIFT: backslash first, then ~ = # { } :, newlines as \\n."""
+    text = text.replace("\\", "\\\\")
+    for char in GIFT_SPECIAL:
+        text = text.replace(char, "\\" + char)
+    return text.replace("\n", "\\n")
+
+
+def _num(value: float) -> str:
+    return str(value) if isinstance(value, int) else repr(value)
+
+
+def _weight(count: int, sign: str = "") -> str:
+    return f"%{sign}{f'{100 / count:.5f}'.rstrip('0').rstrip('.')}%"
+
+
+def _fb(text: str | None) -> str:
+    return f"#{gift_escape(text)}" if text else ""
+
+
+def _gift_answers(q: Question) -> list[str]:
+    if isinstance(q, TrueFalseQuestion):
+        return [f"{'T' if q.answer else 'F'}{_fb(q.feedback)}"]
+    if isinstance(q, NumericQuestion):
+        tol = _num(q.tolerance)
+        wrong = [f"=%0%{_num(w.value)}:{tol}{_fb(w.feedback)}" for w in q.wrong_values]
+        return [f"={_num(q.answer)}:{tol}", *wrong]
+    if isinstance(q, ShortQuestion):
+        return [*(f"={gift_escape(a)}" for a in q.accepted), f"=%0%*{_fb(q.feedback)}"]
+    right = sum(c.correct for c in q.choices)
+    wrong = len(q.choices) - right
+    lines = []
+    for c in q.choices:
+        if q.type == "single":
+            mark = "=" if c.correct else "~"
+        else:
+            mark = "~" + (_weight(right) if c.correct else _weight(wrong, "-"))
+        lines.append(f"{mark}{gift_escape(c.text)}{_fb(c.feedback)}")
+    return lines
+
+
+def gift(questions: Sequence[Question], content: Content) -> str:
+    """Moodle GIFT: one category per topic, per-answer feedback, explanation as general feedback."""
+    parts, topic = [], None
+    for q in questions:
+        if q.topic != topic:
+            parts.append(f"$CATEGORY: dlgrade/{q.topic}\n")
+            topic = q.topic
+        source = content.source_dict(q.source)
+        opening = "{#" if isinstance(q, NumericQuestion) else "{"
+        answers = "".join(f"\n{line}" for line in _gift_answers(q))
+        parts.append(
+            f"// {q.id} ({q.type}) source: {source['title']}, {source['author']}\n"
+            f"::{gift_escape(q.id)}::{gift_escape(q.prompt)}{opening}{answers}\n"
+            f"####{gift_escape(q.explanation)}\n}}\n"
+        )
+    return "\n".join(parts)
+
+
+def json_item(q: Question, content: Content) -> dict[str, Any]:
+    """A question as plain data; choices lettered in file order, answer in letters."""
+    item: dict[str, Any] = {
+        "id": q.id,
+        "type": q.type,
+        "topic": q.topic,
+        "exercises": q.exercises,
+        "terms": q.terms,
+        "prompt": q.prompt,
+    }
+    if isinstance(q, TrueFalseQuestion):
+        item.update(answer=q.answer, feedback=q.feedback)
+    elif isinstance(q, NumericQuestion):
+        wrong = [{"value": w.value, "feedback": w.feedback} for w in q.wrong_values]
+        item.update(answer=q.answer, tolerance=q.tolerance, wrong_values=wrong)
+    elif isinstance(q, ShortQuestion):
+        item.update(answer=q.accepted, feedback=q.feedback)
+    else:
+        item["choices"] = [
+            {"letter": LETTERS[i], "id": c.id, "text": c.text, "feedback": c.feedback}
+            for i, c in enumerate(q.choices)
+        ]
+        letters = q.correct_letters()
+        item["answer"] = letters[0] if q.type == "single" else letters
+    item.update(explanation=q.explanation, source=content.source_dict(q.source))
+    return item
+
+
+def _md(text: str) -> str:
+    return re.sub(r"([\\`*_\[\]<>])", r"\\\1", text)
+
+
+def markdown(questions: Sequence[Question], content: Content) -> str:
+    """A printable sheet: numbered questions, blank lines to answer on, an answer key at the end."""
+    lines = ["# Deep-learning concept quiz", "", "Name: ____________________", ""]
+    for number, q in enumerate(questions, 1):
+        lines += [f"## {number}. {_md(q.prompt)}", "", f"*Give {KIND[q.type]}.*", ""]
+        if isinstance(q, TrueFalseQuestion):
+            lines += ["- [ ] True", "- [ ] False"]
+        elif isinstance(q, NumericQuestion | ShortQuestion):
+            lines += ["Answer: ____________________"]
+        else:
+            lines += [f"- [ ] **{LETTERS[i]}.** {_md(c.text)}" for i, c in enumerate(q.choices)]
+        lines.append("")
+    lines += ["---", "", "## Answer key", ""]
+    for number, q in enumerate(questions, 1):
+        source = content.source_dict(q.source)
+        lines.append(
+            f"{number}. **{_md(expected(q))}** — {_md(q.explanation)}"
+            f" *(Source: {_md(str(source['title']))}, {_md(str(source['author']))})*"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def export(questions: Sequence[Question], content: Content, fmt: str) -> str:
+    """The questions as text in one of FORMATS."""
+    if fmt == "gift":
+        return gift(questions, content)
+    if fmt == "json":
+        return json.dumps([json_item(q, content) for q in questions], indent=2) + "\n"
+    return markdown(questions, content)

@@ -1,0 +1,117 @@
+"""``dlgrade gradescope-bundle``: an ``autograder.zip`` that Gradescope can build an image from.
+
+Gradescope's autograder specification: the zip holds ``setup.sh`` and ``run_autograder`` at its
+root; it is unpacked into ``/autograder/source`` of an Ubuntu image, ``setup.sh`` runs once as
+root while the image is built, and ``run_autograder`` runs per submission (working directory
+``/autograder``) with the student's files in ``/autograder/submission``; it must leave
+``/autograder/results/results.json``. The dlgrade wheel is built from this checkout and shipped
+in the zip, so dlgrade itself never comes from the network.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.errors import GraderError, InputError
+from grader.paths import PACKAGE_DIR
+
+GRADE_COMMAND = (
+    "dlgrade grade --gradescope /autograder/submission --out /autograder/results/results.json"
+)
+VENV = "/opt/dlgrade"
+NO_CHECKOUT = "{root}: no pyproject.toml here; run gradescope-bundle from a checkout of dlgrade"
+SETUP_SH = """\
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, while it builds the autograder image (Ubuntu).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends python3 python3-venv python3-pip bubblewrap
+PYTHON=python3
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    # dlgrade needs Python 3.11 or newer; older Ubuntu images ship it as python3.11.
+    apt-get install -y --no-install-recommends python3.11 python3.11-venv
+    PYTHON=python3.11
+fi
+"$PYTHON" -m venv {venv}
+{venv}/bin/python -m pip install --upgrade pip
+# dlgrade comes from the wheel in this zip; its dependencies (numpy, TensorFlow, ...) from PyPI.
+{venv}/bin/python -m pip install /autograder/source/{wheel}
+ln -sf {venv}/bin/dlgrade /usr/local/bin/dlgrade
+"""
+RUN_AUTOGRADER = """\
+#!/usr/bin/env bash
+# Gradescope runs this for every submission, from /autograder.
+export PATH={venv}/bin:$PATH
+mkdir -p /autograder/results
+{command}
+"""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """The written zip and what it holds."""
+
+    path: Path
+    wheel: str
+    entries: list[str]
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "wheel": self.wheel, "entries": self.entries}
+
+
+def checkout_root() -> Path:
+    """The dlgrade checkout this package runs from (an installed wheel cannot rebuild itself)."""
+    root = PACKAGE_DIR.parent
+    if not (root / "pyproject.toml").is_file():
+        raise InputError(NO_CHECKOUT.format(root=root))
+    return root
+
+
+def build_wheel(root: Path, into: Path) -> Path:
+    """Build dlgrade's wheel from ``root`` into ``into`` with pip (no isolation, no deps)."""
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+    done = subprocess.run(
+        [*command, "-q", "-w", str(into), str(root)], capture_output=True, text=True
+    )
+    wheels = sorted(into.glob("dlgrade-*.whl"))
+    if done.returncode != 0 or not wheels:
+        last = (done.stderr.strip().splitlines() or ["no wheel was produced"])[-1]
+        raise GraderError(f"building the dlgrade wheel failed: {last}")
+    return wheels[0]
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
+    info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+    info.external_attr = (0o100000 | mode) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(info, data)
+
+
+def bundle(out: Path, root: Path | None = None) -> Bundle:
+    """Write ``out`` (autograder.zip): setup.sh, run_autograder and the dlgrade wheel."""
+    root = root or checkout_root()
+    if out.is_dir():
+        raise InputError(f"{out}: is a folder; give the zip file's path")
+    with tempfile.TemporaryDirectory(prefix="dlgrade-wheel-") as tmp:
+        wheel = build_wheel(root, Path(tmp))
+        files = {
+            "setup.sh": (SETUP_SH.format(venv=VENV, wheel=wheel.name).encode(), 0o755),
+            "run_autograder": (
+                RUN_AUTOGRADER.format(venv=VENV, command=GRADE_COMMAND).encode(),
+                0o755,
+            ),
+            wheel.name: (wheel.read_bytes(), 0o644),
+        }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    with zipfile.ZipFile(partial, "w") as archive:
+        for name, (data, mode) in files.items():
+            _add(archive, name, data, mode)
+    partial.replace(out)
+    return Bundle(out, wheel.name, list(files))

@@ -1,0 +1,249 @@
+"""Grade one learner file against one exercise's checks.
+
+The checks run here, in the trusted process, under pytest; every call into the
+learner's code crosses the sandbox boundary. The reference solution is loaded
+here too — it never enters the sandbox, and neither do the expected values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import os
+import secrets
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from grader.course import Course, Exercise
+from grader.errors import FILE_MISSING, FILE_TOO_LARGE, InputError
+from grader.learner import Learner
+from grader.paths import CHECKS_DIR, PACKAGE_DIR, hidden_from_sandbox
+from grader.plugin import GradingPlugin, Job
+from grader.results import CheckResult, ExerciseResult
+from grader.sandbox import procs
+from grader.sandbox.errors import SandboxError
+from grader.sandbox.runner import Sandbox
+
+MAX_SOURCE_KB = 512
+# Our own plugin object does the reporting; pytest's output capture, logging, tmpdir and the
+# like only cost start-up time here (about half of a session's overhead).
+UNUSED_PLUGINS = (
+    "cacheprovider",
+    "terminal",
+    "capture",
+    "logging",
+    "faulthandler",
+    "doctest",
+    "junitxml",
+    "pastebin",
+    "stepwise",
+    "unraisableexception",
+    "threadexception",
+    "legacypath",
+    "tmpdir",
+    "monkeypatch",
+    "setuponly",
+    "setupplan",
+)
+PYTEST_ARGS = [
+    *(arg for name in UNUSED_PLUGINS for arg in ("-p", f"no:{name}")),
+    "--assert=plain",
+    "--import-mode=importlib",
+    "-o",
+    "python_files=check_*.py",
+    "-o",
+    "addopts=",
+    "-o",
+    "testpaths=",
+    "--rootdir",
+    str(CHECKS_DIR),
+    "--confcutdir",
+    str(CHECKS_DIR),
+    "-c",
+    str(CHECKS_DIR / "pytest.ini"),
+]
+
+
+def read_source(path: Path) -> bytes:
+    """The learner file's bytes, or an InputError if it is missing or too large."""
+    try:
+        if path.stat().st_size > MAX_SOURCE_KB << 10:
+            raise InputError(FILE_TOO_LARGE.format(path=path, limit=MAX_SOURCE_KB))
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(FILE_MISSING.format(path=path)) from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a Python file") from None
+
+
+def source_problem(raw: bytes) -> tuple[int, str] | None:
+    """A problem visible without running anything: empty file or invalid UTF-8 (line, text)."""
+    if not raw.strip():
+        return 1, "the file is empty: start from the stub (dlgrade reset)"
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return line, f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save it as UTF-8"
+    return None
+
+
+def load_reference(course: Course, exercise: Exercise) -> ModuleType:
+    """The reference solution, loaded by path in the trusted process."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    procs.import_quietly(exercise.limits.imports)
+    path = course.solution_path(exercise)
+    spec = importlib.util.spec_from_file_location(f"dlgrade_reference_{exercise.id}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def _pytest_environment() -> Iterator[None]:
+    """Keep the learner's pytest configuration and plugins out of the grader's run."""
+    names = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    saved = {k: os.environ.pop(k) for k in names if k in os.environ}
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        os.environ.update(saved)
+
+
+def _failed_everywhere(exercise: Exercise, result: ExerciseResult, message: str) -> None:
+    result.load_error = message
+    result.checks = [
+        CheckResult(name, name.replace("_", " "), "error", 0, points, message)
+        for name, points in exercise.points.items()
+    ]
+
+
+class _PlainFailures:
+    """Skip pytest's rendering of each failed check's traceback (it parses source: ~80 ms each).
+
+    The verdict and the feedback come from the exception itself (see plugin.py); pytest's
+    rendered traceback is never shown, so a one-line summary is enough.
+    """
+
+    @staticmethod
+    def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+        for item in items:
+            item.repr_failure = lambda excinfo: excinfo.exconly()
+
+
+def driver_source(exercise: Exercise) -> str | None:
+    """The trusted driver that runs next to the learner's module, if the exercise has one.
+
+    A driver (for example grader/mnist_driver.py) calls the learner's functions in the
+    child and returns plain data; it is sent as source, so the sandbox never sees the
+    grader's files.
+    """
+    name = exercise.grading.get("driver")
+    return (PACKAGE_DIR / f"{name}.py").read_text(encoding="utf-8") if name else None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One learner file's bytes, and how to name it in feedback."""
+
+    source: bytes
+    shown: str
+
+
+def grade_many(
+    course: Course,
+    exercise: Exercise,
+    submissions: Sequence[Submission],
+    *,
+    sandbox: Sandbox,
+    seed: int,
+    options: dict | None = None,
+    budget: float | None = None,
+    on_event: Callable[[Any], None] | None = None,
+    on_result: Callable[[ExerciseResult], None] | None = None,
+) -> list[ExerciseResult]:
+    """Grade several files against one exercise in a single pytest session and sandbox.
+
+    ``budget`` caps the wall-clock time each file's calls may take in all;
+    ``on_result`` is called as soon as each file's result is known.
+    """
+    jobs = []
+    driver = driver_source(exercise)
+    for sub in submissions:
+        result = ExerciseResult(
+            exercise.id, exercise.title, sub.shown, seed=seed, isolation=sandbox.isolation
+        )
+        problem = source_problem(sub.source)
+        if problem:
+            _failed_everywhere(exercise, result, f"{sub.shown}:{problem[0]}: {problem[1]}")
+            text = ""
+        else:
+            text = sub.source.decode("utf-8")
+        learner = Learner(
+            sandbox, text, sub.shown, exercise.file_name, budget=budget, driver=driver
+        )
+        jobs.append(Job(learner, result))
+
+    def finish(job: Job) -> None:
+        sandbox.unload()
+        job.result.isolation = sandbox.isolation
+        job.result.isolation_note = sandbox.fallback_reason
+        error = job.learner.load_error
+        if error and all(c.status == "error" for c in job.result.checks):
+            job.result.load_error = error.message
+        if on_result:
+            on_result(job.result)
+
+    plugin = GradingPlugin(
+        exercise, jobs, load_reference(course, exercise), seed, options, on_event, finish
+    )
+    try:
+        with _pytest_environment():
+            pytest.main(
+                [str(exercise.check_module), *PYTEST_ARGS], plugins=[plugin, _PlainFailures()]
+            )
+    except SandboxError as exc:
+        for job in jobs:
+            job.result.grader_error = job.result.grader_error or str(exc)
+    return [job.result for job in jobs]
+
+
+def grade(
+    course: Course,
+    exercise: Exercise,
+    path: Path,
+    *,
+    seed: int | None = None,
+    sandbox: Sandbox | None = None,
+    strict: bool | None = None,
+    display_name: str | None = None,
+    options: dict | None = None,
+    on_event: Callable[[Any], None] | None = None,
+) -> ExerciseResult:
+    """Run ``exercise``'s checks against the learner file at ``path``."""
+    seed = seed if seed is not None else secrets.randbelow(2**31)
+    submission = Submission(read_source(path), display_name or str(path))
+    own = sandbox is None
+    box = sandbox or Sandbox(exercise.sandbox_limits(), strict=strict, hide=hidden_from_sandbox())
+    try:
+        (result,) = grade_many(
+            course,
+            exercise,
+            [submission],
+            sandbox=box,
+            seed=seed,
+            options=options,
+            on_event=on_event,
+        )
+    finally:
+        if own:
+            box.close()
+    return result

@@ -1,0 +1,320 @@
+"""Concept quizzes: reproducible selection, grading of every question type, missed questions.
+
+Questions are picked and ordered by sha256 of (seed, question id), so a seed names one
+exam form on every Python version. Attempts and missed questions live in SQLite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from grader.content import (
+    EXERCISE_IDS,
+    LETTERS,
+    ChoiceQuestion,
+    Content,
+    NumericQuestion,
+    Question,
+    ShortQuestion,
+    TrueFalseQuestion,
+    load_content,
+    unknown,
+)
+from grader.store import transaction
+
+TRUE_WORDS = {"true", "t", "yes", "y"}
+FALSE_WORDS = {"false", "f", "no", "n"}
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS quiz_attempt (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    question_id TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    correct INTEGER NOT NULL,
+    mode TEXT NOT NULL,
+    answered_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quiz_missed (
+    question_id TEXT PRIMARY KEY,
+    missed_at TEXT NOT NULL
+);
+"""
+
+
+def ensure_schema(conn: sqlite3.Connection) -> None:
+    """Create the quiz tables if they do not exist yet."""
+    conn.executescript(SCHEMA)
+
+
+def order_key(seed: int, question_id: str) -> str:
+    """The sort key that places a question in the form named by ``seed``."""
+    return hashlib.sha256(f"{seed}:{question_id}".encode()).hexdigest()
+
+
+def select(
+    content: Content,
+    *,
+    seed: int,
+    topic: str | None = None,
+    exercise: str | None = None,
+    n: int | None = None,
+    ids: Sequence[str] | None = None,
+    among: set[str] | None = None,
+) -> list[Question]:
+    """``ids`` exactly, in that order; else the questions matching the filters, by seed."""
+    if ids:
+        missing = [qid for qid in ids if qid not in content.questions]
+        if missing:
+            raise unknown("question id", missing[0], content.questions)
+        return [content.questions[qid] for qid in ids]
+    if topic is not None and topic not in content.topics:
+        raise unknown("topic", topic, content.topics)
+    if exercise is not None and exercise not in EXERCISE_IDS:
+        raise unknown("exercise", exercise, EXERCISE_IDS)
+    chosen = [
+        q
+        for q in content.questions.values()
+        if (topic is None or q.topic == topic)
+        and (exercise is None or exercise in q.exercises)
+        and (among is None or q.id in among)
+    ]
+    chosen.sort(key=lambda q: order_key(seed, q.id))
+    return chosen if n is None else chosen[:n]
+
+
+def _letters(question: ChoiceQuestion, text: str) -> set[str]:
+    parts = [p for p in re.split(r"[\s,;]+", text.strip().upper()) if p]
+    if len(parts) == 1 and parts[0].isalpha():
+        parts = list(parts[0])
+    valid = LETTERS[: len(question.choices)]
+    if not parts or any(len(p) != 1 or p not in valid for p in parts):
+        raise ValueError(f"answer with letters {valid[0]}-{valid[-1]}")
+    if question.type == "single" and len(set(parts)) != 1:
+        raise ValueError("answer with one letter")
+    return set(parts)
+
+
+def parse_number(text: str) -> Decimal:
+    """'407,050', '407050', '4.0705e5' -> Decimal (commas, spaces and _ are digit groups)."""
+    cleaned = re.sub(r"[\s,_]", "", text)
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError("answer with a number") from None
+    if not value.is_finite():
+        raise ValueError("answer with a finite number")
+    return value
+
+
+def _truth(text: str) -> bool:
+    word = text.strip().lower()
+    if word in TRUE_WORDS | FALSE_WORDS:
+        return word in TRUE_WORDS
+    raise ValueError("answer true or false")
+
+
+def normal_text(text: str) -> str:
+    """Case, spaces, hyphens and a final full stop do not matter in short answers."""
+    return re.sub(r"[\s_-]+", "", text.lower()).rstrip(".")
+
+
+def _close(a: Decimal, b: float, tolerance: float) -> bool:
+    return abs(a - Decimal(str(b))) <= Decimal(str(tolerance))
+
+
+@dataclass
+class Outcome:
+    """One asked question: what was given, whether it was right, and why not."""
+
+    question: Question
+    given: str | None
+    correct: bool = False
+    feedback: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        q = self.question
+        return {
+            "id": q.id,
+            "type": q.type,
+            "topic": q.topic,
+            "answer": self.given,
+            "answered": self.given is not None,
+            "correct": self.correct,
+            "expected": expected(q),
+            "feedback": self.feedback,
+            "explanation": q.explanation,
+            "source": q.source,
+        }
+
+
+def check(question: Question, text: str) -> tuple[bool, list[str]]:
+    """Grade a parsed answer: (right?, why-wrong messages). Unreadable -> ValueError."""
+    if isinstance(question, TrueFalseQuestion):
+        right = _truth(text) == question.answer
+        return right, [] if right else [question.feedback]
+    if isinstance(question, NumericQuestion):
+        value = parse_number(text)
+        if _close(value, question.answer, question.tolerance):
+            return True, []
+        hits = [
+            w.feedback for w in question.wrong_values if _close(value, w.value, question.tolerance)
+        ]
+        return False, hits
+    if isinstance(question, ShortQuestion):
+        right = normal_text(text) in {normal_text(a) for a in question.accepted}
+        return right, [] if right else [question.feedback]
+    chosen = _letters(question, text)
+    correct = set(question.correct_letters())
+    why = [
+        f"{LETTERS[i]}: {choice.feedback}"
+        for i, choice in enumerate(question.choices)
+        if LETTERS[i] in chosen and not choice.correct
+    ]
+    if question.type == "multiple" and correct - chosen:
+        why.append(f"you left out {', '.join(sorted(correct - chosen))}")
+    return chosen == correct, why
+
+
+def grade(question: Question, text: str | None) -> Outcome:
+    """Grade one raw answer line; None means the learner never answered."""
+    if text is None:
+        return Outcome(question, None)
+    try:
+        right, why = check(question, text)
+    except ValueError as exc:
+        return Outcome(question, text.strip(), feedback=[f"could not read '{text.strip()}': {exc}"])
+    return Outcome(question, text.strip(), right, why)
+
+
+def _number(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.10g}"
+
+
+def expected(question: Question) -> str:
+    """The right answer, written for a learner."""
+    if isinstance(question, TrueFalseQuestion):
+        return "true" if question.answer else "false"
+    if isinstance(question, NumericQuestion):
+        within = f" (± {_number(question.tolerance)})" if question.tolerance else ""
+        return _number(question.answer) + within
+    if isinstance(question, ShortQuestion):
+        return " / ".join(question.accepted)
+    return ", ".join(
+        f"{letter}. {question.choices[LETTERS.index(letter)].text}"
+        for letter in question.correct_letters()
+    )
+
+
+@dataclass
+class QuizResult:
+    """A finished quiz: the form's seed, its mode and every outcome in order."""
+
+    seed: int
+    mode: str
+    outcomes: list[Outcome]
+
+    @property
+    def score(self) -> int:
+        return sum(o.correct for o in self.outcomes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "mode": self.mode,
+            "score": self.score,
+            "total": len(self.outcomes),
+            "answered": sum(o.given is not None for o in self.outcomes),
+            "questions": [o.to_dict() for o in self.outcomes],
+        }
+
+
+def exam_sheet(result: QuizResult, student: str, now: datetime) -> dict[str, Any]:
+    """The result file an instructor collects after an exam."""
+    return {
+        "student": student,
+        "timestamp": now.isoformat(),
+        "seed": result.seed,
+        "questions": [
+            {"id": o.question.id, "answer": o.given, "correct": o.correct} for o in result.outcomes
+        ],
+        "score": result.score,
+        "total": len(result.outcomes),
+    }
+
+
+def record(conn: sqlite3.Connection, outcome: Outcome, mode: str, now: datetime) -> None:
+    """Store an answered question; a miss is remembered until answered right."""
+    if outcome.given is None:
+        return
+    qid = outcome.question.id
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO quiz_attempt (question_id, answer, correct, mode, answered_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (qid, outcome.given, int(outcome.correct), mode, now.isoformat()),
+        )
+        if outcome.correct:
+            conn.execute("DELETE FROM quiz_missed WHERE question_id = ?", (qid,))
+        else:
+            conn.execute(
+                "INSERT OR REPLACE INTO quiz_missed (question_id, missed_at) VALUES (?, ?)",
+                (qid, now.isoformat()),
+            )
+
+
+def missed(conn: sqlite3.Connection) -> set[str]:
+    """Ids of questions whose last answer (outside a right one since) was wrong."""
+    ensure_schema(conn)
+    return {row["question_id"] for row in conn.execute("SELECT question_id FROM quiz_missed")}
+
+
+def run_quiz(
+    conn: sqlite3.Connection,
+    questions: Sequence[Question],
+    ask: Callable[[int, Question], str | None],
+    *,
+    seed: int,
+    mode: str,
+    now: datetime,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> QuizResult:
+    """Ask each question; once ``ask`` returns None (no more input) the rest go unanswered."""
+    ensure_schema(conn)
+    outcomes: list[Outcome] = []
+    finished = False
+    for index, question in enumerate(questions):
+        text = None if finished else ask(index, question)
+        finished = text is None
+        outcome = grade(question, text)
+        record(conn, outcome, mode, now)
+        outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+    return QuizResult(seed, mode, outcomes)
+
+
+def quiz_mastery(
+    conn: sqlite3.Connection, content: Content | None = None
+) -> dict[str, tuple[int, int]]:
+    """Per topic: (questions right at their latest attempt, questions in the topic)."""
+    content = content or load_content()
+    ensure_schema(conn)
+    latest = {
+        row["question_id"]: bool(row["correct"])
+        for row in conn.execute(
+            "SELECT question_id, correct FROM quiz_attempt"
+            " WHERE id IN (SELECT MAX(id) FROM quiz_attempt GROUP BY question_id)"
+        )
+    }
+    mastery: dict[str, tuple[int, int]] = {}
+    for question in content.questions.values():
+        right, total = mastery.get(question.topic, (0, 0))
+        mastery[question.topic] = (right + latest.get(question.id, False), total + 1)
+    return {topic: mastery[topic] for topic in [*content.topics, *mastery] if topic in mastery}

@@ -1,0 +1,70 @@
+"""What can go wrong across the boundary, from the trusted side's point of view.
+
+``LearnerError`` and its subclasses are the learner's doing and fail a check;
+``SandboxError`` is the grader's own failure (the sandbox would not start) and
+must never be reported as a learner's zero.
+"""
+
+from __future__ import annotations
+
+
+class LearnerError(Exception):
+    """Something the learner's code did that fails the current check."""
+
+    status = "error"
+
+    def __init__(self, message: str, *, output: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.output = output
+
+
+class LoadFailed(LearnerError):
+    """The learner's file could not be loaded (syntax error, exception at import…)."""
+
+    status = "error"
+
+
+class LearnerRaised(LearnerError):
+    """The learner's function raised an exception."""
+
+    def __init__(
+        self,
+        type_name: str,
+        message: str,
+        *,
+        bases: list[str] | None = None,
+        line: int | None = None,
+        trace: list[str] | None = None,
+        output: str = "",
+    ) -> None:
+        super().__init__(f"{type_name}: {message}" if message else type_name, output=output)
+        self.type_name = type_name
+        self.bases = bases or [type_name]
+        self.line = line
+        self.trace = trace or []
+        self.status = "not_implemented" if self.is_a("NotImplementedError") else "error"
+
+    def is_a(self, name: str) -> bool:
+        """Whether the learner's exception is ``name`` or derives from that builtin."""
+        return name == self.type_name or name in self.bases
+
+
+class MissingFunction(LearnerError):
+    """The learner's module has no such function."""
+
+
+class LearnerTimeout(LearnerError):
+    """A call ran past its wall-clock limit."""
+
+    status = "timeout"
+
+
+class LearnerCrashed(LearnerError):
+    """The learner's process died or broke the protocol during a call."""
+
+    status = "crashed"
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself failed: a grader error, never the learner's fault."""

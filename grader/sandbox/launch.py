@@ -1,0 +1,216 @@
+"""How the sandbox worker is started: resource limits and the bubblewrap command line.
+
+With bubblewrap the worker sees read-only views of ``/usr`` and the Python
+runtime and nothing else of the machine: the grader's own package, the course
+(solutions), dlgrade's data directory and anything the caller names are
+covered by empty tmpfs mounts; it has no network, its own PID namespace and a
+private writable ``/work``. Without bubblewrap it runs as a plain subprocess in
+its own session with rlimits (and, as root, an unprivileged uid) only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+SANDBOX_CODE = Path(__file__).resolve().parent
+INSIDE_CODE = "/run/dlgrade"
+INSIDE_WORK = "/work"
+STRICT = "bubblewrap"
+FALLBACK = "rlimits"
+BASE_UID = 61000
+
+
+# Imported by the worker before it forks: the children start warm, and modules that learner
+# code commonly imports stay importable after the uid drop even where the interpreter lives in
+# a directory only root may enter (rlimits-only mode as root).
+PRELOAD = (
+    "numpy",
+    "numpy.random",
+    "numpy.linalg",
+    "numpy.testing",
+    "math",
+    "random",
+    "statistics",
+    "itertools",
+    "functools",
+    "collections",
+    "copy",
+    "typing",
+    "dataclasses",
+    "json",
+    "re",
+    "time",
+    "decimal",
+    "fractions",
+    "operator",
+    "string",
+    "textwrap",
+    "warnings",
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one learner child (see exercises/info.toml ``[exercise.limits]``)."""
+
+    memory_mb: int = 2048
+    cpu_seconds: int = 60
+    file_size_mb: int = 16
+    open_files: int = 64
+    processes: int = 64
+    call_timeout: float = 10.0
+    load_timeout: float = 15.0
+    output_kb: int = 64
+    max_frame_mb: int = 64
+    tmp_mb: int = 64
+    preload: tuple[str, ...] = PRELOAD
+    imports: tuple[str, ...] = field(default_factory=tuple)
+
+    def child(self) -> dict[str, int]:
+        """The rlimits the child sets on itself before running learner code."""
+        keys = ("memory_mb", "cpu_seconds", "file_size_mb", "open_files", "processes")
+        return {k: v for k, v in asdict(self).items() if k in keys}
+
+
+def bubblewrap() -> str | None:
+    """Path of the bubblewrap binary, or None when it is not installed."""
+    return shutil.which("bwrap")
+
+
+def learner_uid(slot: int | None = None) -> int | None:
+    """An unprivileged uid for learner code when we are root (RLIMIT_NPROC spares root)."""
+    if os.geteuid() != 0:
+        return None
+    return BASE_UID + (slot if slot is not None else os.getpid() % 3000)
+
+
+def clean_env(home: str) -> dict[str, str]:
+    """The whole environment of the worker: nothing inherited from the grader."""
+    one = "1"
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "TMPDIR": "/tmp",
+        "OPENBLAS_NUM_THREADS": one,
+        "OMP_NUM_THREADS": one,
+        "MKL_NUM_THREADS": one,
+        "NUMEXPR_NUM_THREADS": one,
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "TF_ENABLE_ONEDNN_OPTS": "0",
+        "KERAS_HOME": f"{home}/.keras",
+        "MPLCONFIGDIR": "/tmp",
+        "KERAS_BACKEND": "tensorflow",
+    }
+
+
+def _runtime_roots(hide: list[Path]) -> list[Path]:
+    """The directories the interpreter and its packages live in (outside /usr).
+
+    The prefixes are always bound (anything hidden inside them is masked later); a further
+    ``sys.path`` entry that contains something hidden is not bound at all (an editable
+    install puts the project folder itself, solutions and all, on ``sys.path``).
+    """
+    prefixes = {
+        sys.base_prefix,
+        sys.prefix,
+        sys.exec_prefix,
+        Path(os.path.realpath(sys.executable)).parent.parent,
+    }
+    usable = {Path(os.path.realpath(p)) for p in prefixes}
+    for entry in sys.path:
+        path = Path(os.path.realpath(entry)) if entry else None
+        if path and path.is_dir() and not any(s.is_relative_to(path) for s in hide):
+            usable.add(path)
+    roots: list[Path] = []
+    for path in sorted(usable, key=lambda p: len(p.parts)):
+        if path.parts[:2] == ("/", "usr") or any(path.is_relative_to(r) for r in roots):
+            continue
+        roots.append(path)
+    return roots
+
+
+def _parents(path: Path, made: set[Path]) -> list[str]:
+    args = []
+    for parent in reversed(path.parents):
+        if parent != Path("/") and parent not in made:
+            made.add(parent)
+            args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+def bwrap_command(bwrap: str, workdir: Path, limits: Limits, hide: Iterable[Path]) -> list[str]:
+    """The bubblewrap invocation that starts the worker (see module docstring)."""
+    cmd = [
+        bwrap,
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+    ]
+    if os.geteuid() != 0:
+        cmd.append("--unshare-user")
+    for key, value in clean_env(INSIDE_WORK).items():
+        cmd += ["--setenv", key, value]
+    cmd += ["--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            cmd += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            cmd += ["--ro-bind", top, top]
+    # The private /tmp first: a runtime that lives under /tmp (a venv there) is bound on top.
+    cmd += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(limits.tmp_mb << 20),
+        "--perms",
+        "1777",
+        "--tmpfs",
+        "/tmp",
+    ]
+    made: set[Path] = {Path("/tmp")}
+    secrets = {Path(os.path.realpath(p)) for p in hide}
+    roots = _runtime_roots(list(secrets))
+    for root in roots:
+        cmd += [*_parents(root, made), "--ro-bind", str(root), str(root)]
+    for secret in secrets:
+        if any(secret.is_relative_to(r) for r in [*roots, Path("/usr")]) and secret.is_dir():
+            cmd += ["--tmpfs", str(secret)]
+    cmd += [
+        "--ro-bind",
+        str(SANDBOX_CODE),
+        INSIDE_CODE,
+        "--bind",
+        str(workdir),
+        INSIDE_WORK,
+        "--chdir",
+        INSIDE_WORK,
+    ]
+    return cmd
+
+
+def worker_argv(code_dir: str, workdir: str, limits: Limits, control_fd: int, pidns: bool) -> list:
+    """The Python command line of the worker itself."""
+    return [
+        sys.executable,
+        "-I",
+        "-B",
+        f"{code_dir}/worker.py",
+        workdir,
+        str(limits.max_frame_mb << 20),
+        ",".join(limits.preload),
+        "pidns" if pidns else "-",
+        str(control_fd),
+    ]

@@ -1,0 +1,338 @@
+"""The trusted side of the boundary: start the worker, load a file, call, time out, kill.
+
+A :class:`Sandbox` owns one warm worker process. ``load`` hands it a learner's
+source; the worker forks a child for it. ``call`` sends one function call and
+waits, with a wall-clock deadline, for the reply; replies are decoded strictly
+(see :mod:`grader.sandbox.wire`), never unpickled. A timeout kills the whole
+sandbox (it is restarted on the next ``load``); a crash costs only the child.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from grader.sandbox import launch, procs, spawn, wire
+from grader.sandbox.channel import FrameReader, OutputBuffer, Reply, exit_text
+from grader.sandbox.errors import (
+    LearnerCrashed,
+    LearnerRaised,
+    LearnerTimeout,
+    LoadFailed,
+    MissingFunction,
+    SandboxError,
+)
+from grader.sandbox.launch import FALLBACK, STRICT, Limits
+
+START_TIMEOUT = 30.0
+
+
+class Sandbox:
+    """One sandboxed worker serving one learner file at a time."""
+
+    def __init__(
+        self,
+        limits: Limits | None = None,
+        *,
+        strict: bool | None = None,
+        uid: int | None = None,
+        hide: Iterable[Path] = (),
+    ) -> None:
+        self.limits = limits or Limits()
+        bwrap = launch.bubblewrap()
+        if strict and not bwrap:
+            raise SandboxError("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
+        self.strict = strict
+        self.fallback_reason: str | None = None
+        self.bwrap = bwrap if strict is not False else None
+        self.isolation = STRICT if self.bwrap else FALLBACK
+        self.uid = uid if uid is not None else launch.learner_uid()
+        self.hide = list(hide)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.loaded = False
+        self._exited = False
+        self._next_id = 0
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the worker and wait until it reports ready.
+
+        In automatic mode (``strict=None``) a bubblewrap that is installed but cannot
+        create its namespaces here (user namespaces disabled, a locked-down container)
+        falls back to the rlimits sandbox, and ``fallback_reason`` says why.
+        """
+        try:
+            self._start()
+        except SandboxError as exc:
+            if self.strict is not None or not self.bwrap:
+                raise
+            self.bwrap, self.isolation = None, FALLBACK
+            self.fallback_reason = f"bubblewrap is installed but failed here ({exc})"
+            self._start()
+
+    def _start(self) -> None:
+        self.close()
+        try:
+            spawned = spawn.spawn(self.limits, self.bwrap, self.hide)
+        except OSError as exc:
+            raise SandboxError(f"could not start the sandbox: {exc}") from None
+        self.proc, self.workdir, control_r = spawned.proc, spawned.workdir, spawned.control_fd
+        max_frame = self.limits.max_frame_mb << 20
+        self._replies = FrameReader(self.proc.stdout.fileno(), max_frame)
+        self._control = FrameReader(control_r, max_frame)
+        for fd in (self.proc.stdout.fileno(), control_r):
+            os.set_blocking(fd, False)
+        self._control_fd = control_r
+        self.output = OutputBuffer(self.proc.stderr, self.limits.output_kb << 10)
+        try:
+            ready = self._wait(time.monotonic() + START_TIMEOUT, want_control=True)
+        except (LearnerCrashed, LearnerTimeout) as exc:
+            detail = self.output.since(0).strip().splitlines()[-1:] or [exc.message]
+            self.close()
+            raise SandboxError(f"the sandbox did not start: {detail[0]}") from None
+        if ready.get("ok") != "ready":
+            self.close()
+            raise SandboxError("the sandbox did not start: unexpected first message")
+
+    @property
+    def inside_workdir(self) -> str:
+        """The learner child's working directory as the child sees it (host path: workdir)."""
+        return launch.INSIDE_WORK if self.bwrap else str(self.workdir)
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def close(self) -> None:
+        """Kill the worker and everything under it; remove its work directory."""
+        proc, self.proc, self.loaded = self.proc, None, False
+        if proc is None:
+            return
+        if not self.bwrap and self.uid is not None:
+            # Without a PID namespace: kill the learner's processes while the worker, their
+            # subreaper, is alive to reap them; then let it finish reaping and quit.
+            procs.kill_uid(self.uid)
+            with contextlib.suppress(OSError):
+                proc.stdin.write(wire.encode({"op": "quit"}))
+                proc.stdin.flush()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=2)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.kill()
+        proc.wait()
+        with contextlib.suppress(OSError):
+            os.close(self._control_fd)
+        for stream in (proc.stdin, proc.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
+        _remove_tree(self.workdir)
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- protocol -----------------------------------------------------------------------------
+
+    def _send(self, message: dict) -> None:
+        try:
+            self.proc.stdin.write(wire.encode(message))
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # the child is gone; the control channel will say how
+
+    def _wait(self, deadline: float, *, want_control: bool = False) -> dict:
+        """The next reply (or control message if ``want_control``), within ``deadline``."""
+        try:
+            while True:
+                message = self._control.next()
+                if message is not None:
+                    if want_control or "exited" not in message:
+                        self._exited = "exited" in message
+                        return message
+                    self.loaded, self._exited = False, True
+                    # The worker reports an exit only after the child is gone, so anything
+                    # the child wrote before dying is already in the pipe: read it first.
+                    self._drain_replies()
+                    reply = self._replies.next()
+                    if reply is not None:
+                        self._replies.buffer.clear()
+                        return reply
+                    raise LearnerCrashed(f"your code {exit_text(message['exited']['code'])}")
+                if not want_control:
+                    message = self._replies.next()
+                    if message is not None:
+                        return message
+                if self._control.closed:
+                    self.close()
+                    raise LearnerCrashed("the sandbox died (was its process killed?)")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise LearnerTimeout("timed out")
+                fds = [self._control_fd] + (
+                    [] if self._replies.closed else [self.proc.stdout.fileno()]
+                )
+                ready, _, _ = select.select(fds, [], [], left)
+                for fd in ready:
+                    (self._control if fd == self._control_fd else self._replies).feed()
+        except wire.WireError as exc:
+            self.close()
+            raise LearnerCrashed(f"your code sent a malformed reply ({exc})") from None
+
+    def _drain_replies(self) -> None:
+        while not self._replies.closed and select.select([self._replies.fd], [], [], 0)[0]:
+            before = len(self._replies.buffer)
+            self._replies.feed()
+            if len(self._replies.buffer) == before:
+                break
+
+    def _discard_replies(self) -> None:
+        self._drain_replies()
+        self._replies.buffer.clear()
+
+    def load(self, source: str, filename: str, name: str, *, driver: str | None = None) -> None:
+        """Fork a fresh child running ``source``; raise LoadFailed if it does not load."""
+        if self.loaded:
+            self.unload()
+        if not self.alive:
+            self.start()
+        self._exited = False
+        self._send(
+            {
+                "op": "load",
+                "source": source,
+                "filename": filename,
+                "name": name,
+                "uid": self.uid,
+                "limits": self.limits.child(),
+                "imports": list(self.limits.imports),
+                "driver": driver,
+            }
+        )
+        mark = self.output.mark()
+        try:
+            reply = self._wait(time.monotonic() + self.limits.load_timeout)
+        except LearnerTimeout:
+            self.close()
+            raise LoadFailed(
+                f"{filename}: loading took longer than {self.limits.load_timeout:.0f} s"
+            ) from None
+        except LearnerCrashed as exc:
+            raise LoadFailed(
+                f"{filename}: {exc.message} while loading", output=self.output.since(mark)
+            ) from None
+        if reply.get("error") == "load":
+            line = f":{reply['line']}" if reply.get("line") else ""
+            output = self.output.since(mark)
+            self._await_exit()
+            raise LoadFailed(
+                f"{filename}{line}: {reply['type']}: {reply['message']}", output=output
+            )
+        if reply.get("ok") != "loaded":
+            self.close()
+            raise LearnerCrashed("your code sent a malformed reply while loading")
+        self.loaded = True
+
+    def unload(self) -> None:
+        """End the current child and wait until the worker has cleaned up after it."""
+        if not self.loaded or not self.alive:
+            self.loaded = False
+            return
+        self.loaded = False
+        self._send({"op": "unload"})
+        self._await_exit()
+
+    def _await_exit(self) -> None:
+        """Wait for the worker's report that the child is gone, so no stale report is left
+        for the next file (a child whose file did not load exits on its own)."""
+        if self._exited:
+            self._discard_replies()
+            return
+        try:
+            self._wait(time.monotonic() + 10, want_control=True)
+            self._discard_replies()
+        except (LearnerTimeout, LearnerCrashed):
+            self.close()
+
+    def call(
+        self,
+        fn: str,
+        args: list[Any],
+        kwargs: dict[str, Any] | None = None,
+        *,
+        keep: bool = False,
+        return_args: bool = False,
+        timeout: float | None = None,
+        on_event: Callable[[Any], None] | None = None,
+    ) -> tuple[int, Reply]:
+        """Call the loaded child's function ``fn``; returns (call id, reply)."""
+        if not self.loaded:
+            raise LearnerCrashed("your code is not running (it crashed earlier)")
+        self._next_id += 1
+        call_id = self._next_id
+        timeout = timeout or self.limits.call_timeout
+        mark = self.output.mark()
+        self._send(
+            {
+                "op": "call",
+                "id": call_id,
+                "fn": fn,
+                "args": list(args),
+                "kwargs": kwargs or {},
+                "keep": keep,
+                "return_args": return_args,
+            }
+        )
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                reply = self._wait(deadline)
+                if "event" in reply:
+                    if on_event:
+                        on_event(reply["event"])
+                    continue
+                break
+        except LearnerTimeout:
+            output = self.output.since(mark)
+            self.close()
+            raise LearnerTimeout(
+                f"{fn} did not return within {timeout:g} s (an endless loop?)", output=output
+            ) from None
+        except LearnerCrashed as exc:
+            raise LearnerCrashed(exc.message, output=self.output.since(mark)) from None
+        output = self.output.since(mark)
+        if reply.get("id") != call_id:
+            self.close()
+            raise LearnerCrashed("your code sent a reply out of turn", output=output)
+        if reply.get("error") == "raised":
+            raise LearnerRaised(
+                reply["type"],
+                reply["message"],
+                bases=reply.get("bases"),
+                line=reply.get("line"),
+                trace=reply.get("trace"),
+                output=output,
+            )
+        if reply.get("error") == "missing":
+            raise MissingFunction(f"your file has no function named {fn}()", output=output)
+        if reply.get("ok") != "result":
+            self.close()
+            raise LearnerCrashed("your code sent a malformed reply", output=output)
+        return call_id, Reply(
+            reply.get("value"), list(reply.get("warnings") or []), reply.get("args"), output
+        )
+
+
+def _remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

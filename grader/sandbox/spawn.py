@@ -1,0 +1,157 @@
+"""Starting sandbox workers: early, on the right CPU, and cleaning up after killed ones.
+
+Kept apart from :mod:`grader.sandbox.launch` (what a worker is allowed) because this is
+about processes (when and where a worker runs).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.sandbox.launch import (
+    BASE_UID,
+    INSIDE_CODE,
+    INSIDE_WORK,
+    SANDBOX_CODE,
+    Limits,
+    bubblewrap,
+    bwrap_command,
+    clean_env,
+    worker_argv,
+)
+
+WORKDIR_PREFIX = "dlgrade-work-"
+
+
+@dataclass
+class Spawned:
+    """A worker process just started: not yet known to be ready."""
+
+    proc: subprocess.Popen
+    control_fd: int
+    workdir: Path
+    key: tuple
+    cpu: int | None = None
+
+
+def worker_cpu(limits: Limits) -> int | None:
+    """The CPU to run a single-threaded exercise's worker on, or None to let it roam.
+
+    Learner calls are a ping-pong between the grader and the child; on these machines a
+    pipe round trip between two CPUs costs about four times one on the same CPU. Exercises
+    that import TensorFlow want every core, so they are never pinned.
+    """
+    if limits.imports or not shutil.which("taskset"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    return cpus[os.getpid() % len(cpus)] if cpus else None
+
+
+def _key(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> tuple:
+    """What fixes a worker at start: a worker can serve any exercise with the same key."""
+    return (
+        limits.preload,
+        limits.max_frame_mb,
+        limits.tmp_mb,
+        bwrap,
+        tuple(sorted(str(p) for p in hide)),
+        worker_cpu(limits),
+    )
+
+
+def spawn(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> Spawned:
+    """Start the worker process (under bubblewrap when ``bwrap`` is given)."""
+    hide = list(hide)
+    early = _take_early(_key(limits, bwrap, hide))
+    if early:
+        return early
+    _remove_stale_workdirs()
+    workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
+    os.chmod(workdir, 0o700)
+    control_r, control_w = os.pipe()
+    if bwrap:
+        argv = bwrap_command(bwrap, workdir, limits, hide)
+        argv += worker_argv(INSIDE_CODE, INSIDE_WORK, limits, control_w, pidns=True)
+        env, cwd = {}, None
+    else:
+        argv = worker_argv(str(SANDBOX_CODE), str(workdir), limits, control_w, pidns=False)
+        env, cwd = clean_env(str(workdir)), workdir
+    cpu = worker_cpu(limits)
+    if cpu is not None:
+        argv = [shutil.which("taskset"), "-c", str(cpu), *argv]
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=(control_w,),
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except OSError:
+        os.close(control_r)
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    finally:
+        os.close(control_w)
+    return Spawned(proc, control_r, workdir, _key(limits, bwrap, hide), cpu)
+
+
+def _remove_stale_workdirs() -> None:
+    """Delete work directories left by graders that were killed (named after their pid)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*-*"):
+        pid = path.name.removeprefix(WORKDIR_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        try:
+            owner = path.lstat().st_uid
+        except OSError:
+            continue
+        if owner == os.getuid() or BASE_UID <= owner < BASE_UID + 4000:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+_early: list[Spawned] = []
+
+
+def spawn_early(hide: Iterable[Path]) -> None:
+    """Boot a default worker now, while the grader is still importing its own modules.
+
+    ``dlgrade check`` spends most of its start-up importing numpy, pytest and rich;
+    the worker's own start-up (bubblewrap, Python, numpy) overlaps with that. A
+    worker nobody takes is killed at exit.
+    """
+    try:
+        _early.append(spawn(Limits(), bubblewrap(), hide))
+    except OSError:
+        return
+    atexit.register(_discard_early)
+
+
+def _take_early(key: tuple) -> Spawned | None:
+    for spawned in _early:
+        if spawned.key == key and spawned.proc.poll() is None:
+            _early.remove(spawned)
+            return spawned
+    return None
+
+
+def _discard_early() -> None:
+    while _early:
+        spawned = _early.pop()
+        try:
+            os.killpg(spawned.proc.pid, signal.SIGKILL)
+        except OSError:
+            spawned.proc.kill()
+        spawned.proc.wait()
+        shutil.rmtree(spawned.workdir, ignore_errors=True)

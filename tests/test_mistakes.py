@@ -1,0 +1,59 @@
+"""Each known mistake fails the check aimed at it and gets that mistake's targeted hint.
+
+The buggy variants in tests/fixtures/mistakes/ are the reference solutions with one
+mistake each; expected.toml says which checks must fail and with which mistake id.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+
+import pytest
+from conftest import FIXTURES
+
+from grader.course import load_course
+from grader.grading import Submission, grade_many
+from grader.paths import hidden_from_sandbox
+from grader.sandbox.runner import Sandbox
+
+MISTAKES = FIXTURES / "mistakes"
+EXPECTED = tomllib.loads((MISTAKES / "expected.toml").read_text())
+COURSE = load_course()
+CASES = [(ex, variant) for ex, variants in EXPECTED.items() for variant in variants]
+
+
+@cache
+def graded(exercise_id: str) -> dict:
+    """Every variant of one exercise, graded in one session with one sandbox."""
+    exercise = COURSE.get(exercise_id)
+    names = sorted(EXPECTED[exercise_id])
+    subs = [Submission((MISTAKES / exercise_id / f"{n}.py").read_bytes(), n) for n in names]
+    with Sandbox(exercise.sandbox_limits(), hide=hidden_from_sandbox()) as box:
+        results = grade_many(COURSE, exercise, subs, sandbox=box, seed=20261123)
+    return dict(zip(names, results, strict=True))
+
+
+def test_every_known_mistake_in_info_toml_has_a_variant_that_triggers_it():
+    triggered = {(ex, m) for ex, vs in EXPECTED.items() for v in vs.values() for m in v.values()}
+    for exercise in COURSE.exercises:
+        for mistake in exercise.mistakes:
+            if exercise.id in EXPECTED:
+                assert (exercise.id, mistake) in triggered, f"{exercise.id}: {mistake}"
+
+
+@pytest.mark.parametrize(("exercise_id", "variant"), CASES, ids=[f"{e}-{v}" for e, v in CASES])
+def test_the_mistake_fails_its_check_with_the_targeted_hint(exercise_id, variant):
+    exercise = COURSE.get(exercise_id)
+    result = graded(exercise_id)[variant]
+    assert result.grader_error is None and result.load_error is None
+    checks = {c.name: c for c in result.checks}
+    for check_name, mistake in EXPECTED[exercise_id][variant].items():
+        check = checks[check_name]
+        assert not check.passed, f"{check_name} passed"
+        if mistake:
+            assert check.mistake == mistake
+            assert check.hint == exercise.mistakes[mistake].hint
+    assert result.score < exercise.max_score
+    untouched = [c for c in result.checks if c.name not in EXPECTED[exercise_id][variant]]
+    assert any(c.passed for c in untouched)

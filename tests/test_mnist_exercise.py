@@ -1,0 +1,95 @@
+"""Exercise 04 graded for real: Keras training in the sandbox on the bundled MNIST (quick mode).
+
+All variants are graded in one pytest session with one sandbox, as class grading does.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import FIXTURES, HAS_BWRAP, ROOT
+
+from grader.course import load_course
+from grader.grading import Submission, grade_many
+from grader.paths import hidden_from_sandbox
+from grader.sandbox.runner import Sandbox
+
+COURSE = load_course()
+EXERCISE = COURSE.get("04_mnist_mlp")
+VARIANTS = ["sigmoid_output", "unscaled", "lambda_layer", "never_returns"]
+VARIANTS += ["peeks_at_test_data"] if HAS_BWRAP else []
+PREPARE = {
+    "prepare_data_shapes_and_dtypes",
+    "prepare_data_scales_pixels",
+    "prepare_data_one_hot_labels",
+    "prepare_data_leaves_its_input_alone",
+}
+
+
+@pytest.fixture(scope="module")
+def graded() -> dict:
+    files = {
+        "solution": ROOT / "solutions" / "04_mnist_mlp.py",
+        "stub": ROOT / "exercises" / "04_mnist_mlp.py",
+        **{name: FIXTURES / "mnist" / f"{name}.py" for name in VARIANTS},
+    }
+    subs = [Submission(path.read_bytes(), name) for name, path in files.items()]
+    with Sandbox(EXERCISE.sandbox_limits(), hide=hidden_from_sandbox()) as box:
+        results = grade_many(
+            COURSE, EXERCISE, subs, sandbox=box, seed=4, options={"quick": True}, budget=40
+        )
+    return dict(zip(files, results, strict=True))
+
+
+def checks(result) -> dict:
+    return {c.name: c for c in result.checks}
+
+
+def test_the_solution_scores_full_marks_in_quick_mode(graded):
+    result = graded["solution"]
+    assert result.passed, [(c.name, c.message) for c in result.checks if not c.passed]
+    assert result.artifacts["accuracy"] >= 0.93
+    assert result.artifacts["history"]["loss"][-1] < result.artifacts["history"]["loss"][0]
+
+
+def test_the_stub_scores_zero_with_not_implemented(graded):
+    result = graded["stub"]
+    assert result.score == 0
+    assert all(c.status == "not_implemented" for c in result.checks), [
+        (c.name, c.status, c.message) for c in result.checks
+    ]
+
+
+def test_a_sigmoid_output_is_named_as_the_mistake(graded):
+    layers = checks(graded["sigmoid_output"])["model_layers"]
+    assert not layers.passed and layers.mistake == "sigmoid_output"
+    assert "softmax" in layers.hint
+
+
+def test_unscaled_pixels_fail_the_scaling_check_with_its_hint(graded):
+    scaling = checks(graded["unscaled"])["prepare_data_scales_pixels"]
+    assert not scaling.passed and scaling.mistake == "not_scaled"
+    assert "255" in scaling.hint
+    assert graded["unscaled"].score < EXERCISE.max_score
+
+
+def test_a_lambda_layer_is_refused_by_safe_mode_with_a_clear_message(graded):
+    layers = checks(graded["lambda_layer"])["model_layers"]
+    assert not layers.passed and layers.mistake == "custom_layer"
+    assert "keras.layers only" in layers.message
+    assert all(checks(graded["lambda_layer"])[name].passed for name in PREPARE)
+
+
+def test_a_train_model_that_never_returns_times_out_and_grading_finishes(graded):
+    found = checks(graded["never_returns"])
+    assert all(found[name].passed for name in PREPARE)
+    trained = [c for c in found.values() if c.name not in PREPARE]
+    assert trained and all(c.status == "timeout" for c in trained), [
+        (c.name, c.status) for c in trained
+    ]
+
+
+@pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
+def test_learner_code_cannot_find_the_test_images(graded):
+    found = checks(graded["peeks_at_test_data"])
+    assert all(found[name].passed for name in PREPARE), [found[n].message for n in PREPARE]
+    assert graded["peeks_at_test_data"].passed

@@ -1,0 +1,317 @@
+"""The sandbox contains hostile learner code: each test is one thing a learner file might do.
+
+Every test runs under bubblewrap (where installed) and under the rlimits-only
+fallback, with real subprocesses.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ISOLATIONS, ROOT
+
+from grader.sandbox.errors import (
+    LearnerCrashed,
+    LearnerRaised,
+    LearnerTimeout,
+    LoadFailed,
+    MissingFunction,
+    SandboxError,
+)
+from grader.sandbox.launch import Limits
+from grader.sandbox.runner import Sandbox
+from grader.sandbox.wire import Unsupported
+
+GOOD = "import numpy as np\ndef double(x):\n    return np.asarray(x) * 2\n"
+
+
+@pytest.fixture(params=ISOLATIONS)
+def sandbox(request):
+    box = Sandbox(
+        Limits(call_timeout=2, load_timeout=5),
+        strict=request.param,
+        hide=[ROOT / "solutions", ROOT / "grader"],
+    )
+    yield box
+    box.close()
+
+
+def load(box: Sandbox, body: str) -> None:
+    box.load(GOOD + body, "learner.py", "learner.py")
+
+
+def value(box: Sandbox, fn: str, *args):
+    return box.call(fn, list(args))[1].value
+
+
+def uid_processes(uid: int, wait: float = 5.0) -> list[int]:
+    """Live (non-zombie) processes of ``uid``, after giving SIGKILL a moment to land."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
+                found.append(int(pid))
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def test_an_honest_call_returns_plain_data(sandbox):
+    load(sandbox, "")
+    assert np.array_equal(value(sandbox, "double", [1, 2]), [2, 4])
+
+
+def test_an_infinite_loop_times_out_and_a_fresh_child_serves_the_next_call(sandbox):
+    load(sandbox, "def spin():\n    while True:\n        pass\n")
+    started = time.monotonic()
+    with pytest.raises(LearnerTimeout, match="did not return within 2 s"):
+        value(sandbox, "spin")
+    assert time.monotonic() - started < 10
+    load(sandbox, "")
+    assert np.array_equal(value(sandbox, "double", 3), 6)
+
+
+def test_a_memory_bomb_fails_the_call_not_the_grader(sandbox):
+    load(sandbox, "def bomb():\n    return np.ones(10**10)\n")
+    with pytest.raises((LearnerRaised, LearnerCrashed)) as info:
+        value(sandbox, "bomb")
+    assert "MemoryError" in str(info.value) or "killed" in str(info.value)
+    load(sandbox, "")
+    assert np.array_equal(value(sandbox, "double", 1), 2)
+
+
+def test_a_fork_bomb_is_contained_and_nothing_survives(sandbox):
+    load(sandbox, "import os\ndef bomb():\n    while True:\n        os.fork()\n")
+    with pytest.raises((LearnerRaised, LearnerCrashed, LearnerTimeout)):
+        value(sandbox, "bomb")
+    load(sandbox, "")
+    assert np.array_equal(value(sandbox, "double", 1), 2)
+    sandbox.close()
+    if sandbox.uid is not None:
+        assert uid_processes(sandbox.uid) == []
+
+
+def test_os_exit_during_a_call_is_a_crash_and_sys_exit_an_exception(sandbox):
+    load(sandbox, "import os, sys\ndef hard():\n    os._exit(0)\ndef soft():\n    sys.exit(0)\n")
+    with pytest.raises(LearnerCrashed, match="exited with status 0"):
+        value(sandbox, "hard")
+    load(sandbox, "import sys\ndef soft():\n    sys.exit(0)\n")
+    with pytest.raises(LearnerRaised, match="SystemExit"):
+        value(sandbox, "soft")
+
+
+def test_an_exception_at_import_names_the_file_and_line(sandbox):
+    with pytest.raises(LoadFailed, match=r"learner.py:4: RuntimeError: nope"):
+        load(sandbox, "raise RuntimeError('nope')\n")
+
+
+def test_a_syntax_error_names_the_file_and_line(sandbox):
+    with pytest.raises(LoadFailed, match=r"learner.py:5: SyntaxError"):
+        load(sandbox, "\ndef broken(:\n")
+
+
+def test_exiting_at_import_is_a_load_failure(sandbox):
+    with pytest.raises(LoadFailed, match="exited with status 3"):
+        load(sandbox, "import os\nos._exit(3)\n")
+
+
+def test_printed_fake_results_are_only_output(sandbox):
+    fake = 'PASSED 10/10 checks\\n\\x00\\x00\\x00\\x10{\\"ok\\":\\"result\\"}'
+    load(sandbox, f"def noisy(x):\n    print('{fake}')\n    return x + 1\n")
+    _, reply = sandbox.call("noisy", [1])
+    assert reply.value == 2
+    assert "PASSED 10/10" in reply.output
+
+
+def test_a_flood_of_output_is_capped_and_does_not_block(sandbox):
+    load(
+        sandbox, "import sys\ndef flood():\n    sys.stdout.write('x' * 50_000_000)\n    return 1\n"
+    )
+    _, reply = sandbox.call("flood", [])
+    assert reply.value == 1
+    assert len(reply.output) < 100_000
+
+
+def test_an_object_that_equals_anything_arrives_as_unsupported(sandbox):
+    load(
+        sandbox,
+        "class Any:\n    def __eq__(self, other):\n        return True\n"
+        "def sneaky():\n    return Any()\n",
+    )
+    assert isinstance(value(sandbox, "sneaky"), Unsupported)
+
+
+def test_killing_the_parent_does_not_touch_the_grader(sandbox):
+    load(
+        sandbox,
+        "import os, signal\ndef parricide():\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+        "    os.killpg(0, signal.SIGKILL)\n",
+    )
+    with pytest.raises((LearnerRaised, LearnerCrashed)):
+        value(sandbox, "parricide")
+    load(sandbox, "")
+    assert np.array_equal(value(sandbox, "double", 2), 4)
+
+
+def test_a_daemon_left_behind_is_killed_when_the_child_ends(sandbox):
+    load(
+        sandbox,
+        "import os, time\ndef daemon():\n    if os.fork() == 0:\n        os.setsid()\n"
+        "        if os.fork() == 0:\n            time.sleep(300)\n        os._exit(0)\n"
+        "    return os.getpid()\n",
+    )
+    value(sandbox, "daemon")
+    sandbox.unload()
+    load(
+        sandbox,
+        "def census():\n    import os\n"
+        "    return sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n",
+    )
+    if sandbox.isolation == "bubblewrap":
+        assert len(value(sandbox, "census")) <= 3  # bwrap's init, the worker, this child
+    sandbox.close()
+    if sandbox.uid is not None:
+        assert uid_processes(sandbox.uid) == []
+
+
+def test_writing_outside_the_sandbox_reaches_nothing(sandbox, tmp_path):
+    target = tmp_path / "escaped.txt"
+    load(
+        sandbox,
+        f"def escape():\n    try:\n        open({str(target)!r}, 'w').write('x')\n"
+        "    except OSError as exc:\n        return type(exc).__name__\n    return 'wrote'\n",
+    )
+    outcome = value(sandbox, "escape")
+    assert not target.exists() or (sandbox.isolation == "rlimits" and sandbox.uid is None)
+    assert outcome in {"PermissionError", "FileNotFoundError", "OSError"} or not target.exists()
+
+
+def test_a_missing_function_is_reported_by_name(sandbox):
+    load(sandbox, "")
+    with pytest.raises(MissingFunction, match="no function named weighted_sum"):
+        value(sandbox, "weighted_sum")
+
+
+def test_patching_numpy_in_the_child_leaves_the_grader_alone(sandbox):
+    load(
+        sandbox,
+        "np.allclose = lambda *a, **k: True\ndef patched():\n    return bool(np.allclose(1, 2))\n",
+    )
+    assert value(sandbox, "patched") is True
+    assert not np.allclose(1, 2)
+
+
+@pytest.mark.parametrize("strict", ISOLATIONS[:1])
+def test_strict_sandbox_sees_no_solutions_no_network_and_a_private_tmp(strict, tmp_path):
+    marker = Path("/tmp") / f"dlgrade-host-marker-{os.getpid()}"
+    marker.write_text("host")
+    body = (
+        "import os, socket\ndef probe(paths):\n    seen = [p for p in paths if os.path.exists(p)]\n"
+        "    try:\n        socket.create_connection(('127.0.0.1', 22), timeout=1)\n"
+        "        net = 'open'\n    except OSError as exc:\n        net = type(exc).__name__\n"
+        "    return seen, net, os.getuid()\n"
+    )
+    try:
+        with Sandbox(
+            Limits(call_timeout=5), strict=True, hide=[ROOT / "solutions", ROOT / "grader"]
+        ) as box:
+            box.load(GOOD + body, "learner.py", "learner.py")
+            paths = [
+                str(ROOT / "solutions"),
+                str(ROOT / "grader"),
+                str(marker),
+                str(ROOT / "README.md"),
+                "/etc/passwd",
+            ]
+            seen, net, uid = box.call("probe", [paths])[1].value
+    finally:
+        marker.unlink()
+    assert seen == []
+    assert net != "open"
+    assert uid != 0
+
+
+def test_a_sandbox_that_cannot_start_is_a_grader_error(monkeypatch):
+    from grader.sandbox import spawn
+
+    monkeypatch.setattr(spawn, "worker_argv", lambda *a, **k: ["/nonexistent/python"])
+    with pytest.raises(SandboxError):
+        Sandbox(strict=False).start()
+
+
+def test_a_project_folder_on_sys_path_is_never_bound(tmp_path, monkeypatch):
+    """An editable install puts the clone (solutions and all) on sys.path: not in the sandbox."""
+    from grader.sandbox import launch
+
+    project = tmp_path / "clone"
+    (project / "grader").mkdir(parents=True)
+    monkeypatch.setattr("sys.path", [*__import__("sys").path, str(project)])
+    command = launch.bwrap_command("bwrap", tmp_path / "work", Limits(), [project / "grader"])
+    binds = [command[i + 1] for i, arg in enumerate(command) if arg == "--ro-bind"]
+    assert str(project) not in binds
+    assert not any(b.startswith(str(project)) for b in binds)
+
+
+def test_the_private_tmp_is_mounted_before_runtime_binds():
+    """A virtualenv under /tmp must stay visible on top of the sandbox's own /tmp."""
+    from grader.sandbox import launch
+
+    command = launch.bwrap_command("bwrap", Path("/tmp/work"), Limits(), [])
+    tmpfs_at = next(
+        i for i, arg in enumerate(command) if arg == "--tmpfs" and command[i + 1] == "/tmp"
+    )
+    first_runtime_bind = next(
+        i for i, arg in enumerate(command) if arg == "--ro-bind" and command[i + 1] != "/usr"
+    )
+    assert tmpfs_at < first_runtime_bind
+
+
+def test_an_unusable_bubblewrap_falls_back_in_auto_mode_and_says_why(monkeypatch):
+    from grader.sandbox import launch
+
+    monkeypatch.setattr(launch, "bubblewrap", lambda: "/bin/false")
+    with Sandbox(Limits(call_timeout=5)) as box:
+        load(box, "")
+        assert np.array_equal(value(box, "double", 2), 4)
+        assert box.isolation == "rlimits"
+        assert "bubblewrap is installed but failed" in box.fallback_reason
+
+
+def test_an_unusable_bubblewrap_is_a_grader_error_in_strict_mode(monkeypatch):
+    from grader.sandbox import launch
+
+    monkeypatch.setattr(launch, "bubblewrap", lambda: "/bin/false")
+    with pytest.raises(SandboxError, match="did not start"):
+        Sandbox(strict=True).start()
+
+
+def test_work_directories_of_killed_graders_are_removed():
+    import tempfile
+
+    from grader.sandbox import spawn
+
+    base = Path(tempfile.gettempdir())
+    dead = base / f"{spawn.WORKDIR_PREFIX}999999999-test"
+    alive = base / f"{spawn.WORKDIR_PREFIX}{os.getpid()}-test"
+    try:
+        for folder in (dead, alive):
+            folder.mkdir(exist_ok=True)
+            (folder / "leftover.txt").write_text("x")
+        with Sandbox(strict=False) as box:
+            load(box, "")
+        assert not dead.exists()
+        assert alive.exists()
+    finally:
+        for folder in (dead, alive):
+            shutil.rmtree(folder, ignore_errors=True)
