@@ -1,7 +1,8 @@
 """Each known mistake fails the check aimed at it and gets that mistake's targeted hint.
 
-The buggy variants in tests/fixtures/mistakes/ are the reference solutions with one
-mistake each; expected.toml says which checks must fail and with which mistake id.
+Each buggy variant is a reference solution with one mistake, written as the edits that
+make it (tests/fixtures/mistakes.toml), with the checks it must fail and the mistake id
+each failure must carry.
 """
 
 from __future__ import annotations
@@ -10,15 +11,15 @@ import tomllib
 from functools import cache
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, ROOT, patched_solution
 
 from grader.course import load_course
 from grader.grading import Submission, grade_many
 from grader.paths import hidden_from_sandbox
 from grader.sandbox.runner import Sandbox
 
-MISTAKES = FIXTURES / "mistakes"
-EXPECTED = tomllib.loads((MISTAKES / "expected.toml").read_text())
+VARIANTS = tomllib.loads((FIXTURES / "mistakes.toml").read_text())
+EXPECTED = {ex: {n: v["fails"] for n, v in vs.items()} for ex, vs in VARIANTS.items()}
 COURSE = load_course()
 CASES = [(ex, variant) for ex, variants in EXPECTED.items() for variant in variants]
 
@@ -28,7 +29,8 @@ def graded(exercise_id: str) -> dict:
     """Every variant of one exercise, graded in one session with one sandbox."""
     exercise = COURSE.get(exercise_id)
     names = sorted(EXPECTED[exercise_id])
-    subs = [Submission((MISTAKES / exercise_id / f"{n}.py").read_bytes(), n) for n in names]
+    patches = {n: VARIANTS[exercise_id][n]["patch"] for n in names}
+    subs = [Submission(patched_solution(exercise_id, patches[n]).encode(), n) for n in names]
     with Sandbox(exercise.sandbox_limits(), hide=hidden_from_sandbox()) as box:
         results = grade_many(COURSE, exercise, subs, sandbox=box, seed=20261123)
     return dict(zip(names, results, strict=True))
@@ -57,3 +59,9 @@ def test_the_mistake_fails_its_check_with_the_targeted_hint(exercise_id, variant
     assert result.score < exercise.max_score
     untouched = [c for c in result.checks if c.name not in EXPECTED[exercise_id][variant]]
     assert any(c.passed for c in untouched)
+
+
+@pytest.mark.parametrize(("exercise_id", "variant"), CASES, ids=[f"{e}-{v}" for e, v in CASES])
+def test_every_variant_really_changes_the_solution(exercise_id, variant):
+    solution = (ROOT / "solutions" / f"{exercise_id}.py").read_text()
+    assert patched_solution(exercise_id, VARIANTS[exercise_id][variant]["patch"]) != solution

@@ -5,8 +5,10 @@ All variants are graded in one pytest session with one sandbox, as class grading
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
-from conftest import FIXTURES, HAS_BWRAP, ROOT
+from conftest import FIXTURES, HAS_BWRAP, ROOT, patched_solution
 
 from grader.course import load_course
 from grader.grading import Submission, grade_many
@@ -15,6 +17,7 @@ from grader.sandbox.runner import Sandbox
 
 COURSE = load_course()
 EXERCISE = COURSE.get("04_mnist_mlp")
+FAULTY = tomllib.loads((FIXTURES / "mnist.toml").read_text())
 VARIANTS = ["sigmoid_output", "unscaled", "lambda_layer", "never_returns"]
 VARIANTS += ["peeks_at_test_data"] if HAS_BWRAP else []
 PREPARE = {
@@ -28,11 +31,11 @@ PREPARE = {
 @pytest.fixture(scope="module")
 def graded() -> dict:
     files = {
-        "solution": ROOT / "solutions" / "04_mnist_mlp.py",
-        "stub": ROOT / "exercises" / "04_mnist_mlp.py",
-        **{name: FIXTURES / "mnist" / f"{name}.py" for name in VARIANTS},
+        "solution": (ROOT / "solutions" / "04_mnist_mlp.py").read_text(),
+        "stub": (ROOT / "exercises" / "04_mnist_mlp.py").read_text(),
+        **{name: patched_solution(EXERCISE.id, FAULTY[name]["patch"]) for name in VARIANTS},
     }
-    subs = [Submission(path.read_bytes(), name) for name, path in files.items()]
+    subs = [Submission(source.encode(), name) for name, source in files.items()]
     with Sandbox(EXERCISE.sandbox_limits(), hide=hidden_from_sandbox()) as box:
         results = grade_many(
             COURSE, EXERCISE, subs, sandbox=box, seed=4, options={"quick": True}, budget=40
