@@ -315,3 +315,14 @@ def test_work_directories_of_killed_graders_are_removed():
     finally:
         for folder in (dead, alive):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("inside", ["INSIDE_WORK", "INSIDE_CODE"])
+def test_a_runtime_under_the_sandboxs_own_paths_is_refused_not_shadowed(inside, monkeypatch):
+    """The work dir is mounted after the runtime: a venv beneath it would vanish inside."""
+    from grader.sandbox import launch
+
+    venv = Path(getattr(launch, inside)) / "course" / ".venv"
+    monkeypatch.setattr(launch, "_runtime_roots", lambda hide: [venv])
+    with pytest.raises(SandboxError, match="overlaps"):
+        launch.bwrap_command("bwrap", Path("/tmp/work"), Limits(), [])

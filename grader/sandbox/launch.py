@@ -4,8 +4,9 @@ With bubblewrap the worker sees read-only views of ``/usr`` and the Python
 runtime and nothing else of the machine: the grader's own package, the course
 (solutions), dlgrade's data directory and anything the caller names are
 covered by empty tmpfs mounts; it has no network, its own PID namespace and a
-private writable ``/work``. Without bubblewrap it runs as a plain subprocess in
-its own session with rlimits (and, as root, an unprivileged uid) only.
+private writable ``/run/dlgrade-work`` (a path no runtime lives under, so a venv in a
+checkout such as ``/work/course/.venv`` stays visible). Without bubblewrap it runs
+as a plain subprocess in its own session with rlimits (and, as root, an unprivileged uid) only.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from grader.sandbox.errors import SandboxError
+
 SANDBOX_CODE = Path(__file__).resolve().parent
 INSIDE_CODE = "/run/dlgrade"
-INSIDE_WORK = "/work"
+INSIDE_WORK = "/run/dlgrade-work"
 STRICT = "bubblewrap"
 FALLBACK = "rlimits"
 BASE_UID = 61000
@@ -184,11 +187,19 @@ def bwrap_command(bwrap: str, workdir: Path, limits: Limits, hide: Iterable[Path
     secrets = {Path(os.path.realpath(p)) for p in hide}
     roots = _runtime_roots(list(secrets))
     for root in roots:
+        for inside in (Path(INSIDE_CODE), Path(INSIDE_WORK)):
+            if root.is_relative_to(inside) or inside.is_relative_to(root):
+                raise SandboxError(
+                    f"the Python runtime in {root} overlaps the sandbox's own {inside}; "
+                    "install dlgrade into a virtualenv elsewhere"
+                )
         cmd += [*_parents(root, made), "--ro-bind", str(root), str(root)]
     for secret in secrets:
         if any(secret.is_relative_to(r) for r in [*roots, Path("/usr")]) and secret.is_dir():
             cmd += ["--tmpfs", str(secret)]
     cmd += [
+        *_parents(Path(INSIDE_CODE), made),
+        *_parents(Path(INSIDE_WORK), made),
         "--ro-bind",
         str(SANDBOX_CODE),
         INSIDE_CODE,

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.sandbox.errors import SandboxError
 from grader.sandbox.launch import (
     BASE_UID,
     INSIDE_CODE,
@@ -76,9 +77,14 @@ def spawn(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> Spawned:
     _remove_stale_workdirs()
     workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
     os.chmod(workdir, 0o700)
+    if bwrap:
+        try:
+            argv = bwrap_command(bwrap, workdir, limits, hide)
+        except SandboxError:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
     control_r, control_w = os.pipe()
     if bwrap:
-        argv = bwrap_command(bwrap, workdir, limits, hide)
         argv += worker_argv(INSIDE_CODE, INSIDE_WORK, limits, control_w, pidns=True)
         env, cwd = {}, None
     else:
@@ -133,8 +139,8 @@ def spawn_early(hide: Iterable[Path]) -> None:
     """
     try:
         _early.append(spawn(Limits(), bubblewrap(), hide))
-    except OSError:
-        return
+    except (OSError, SandboxError):
+        return  # the grading command starts its own sandbox and reports the problem
     atexit.register(_discard_early)
 
 
