@@ -17,7 +17,8 @@ from typing import Any
 
 from fsrs import Card, Rating, Scheduler, State
 
-from grader.content import Content, Term, load_content
+from grader.content import Content, load_content
+from grader.content_schema import Term
 from grader.store import transaction
 
 DIRECTIONS = ("fwd", "rev")

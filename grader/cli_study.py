@@ -21,7 +21,8 @@ from fsrs import Rating
 from grader import __version__
 from grader import study_report as report
 from grader.cards import Flashcard, card_stats, parse_rating, run_session, session_queue
-from grader.content import Content, Question, UnknownName, load_content
+from grader.content import Content, UnknownName, load_content
+from grader.content_schema import Question
 from grader.errors import InputError
 from grader.export import FORMATS, export
 from grader.glossary import lookup, term_dict, terms_in

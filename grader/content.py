@@ -13,156 +13,20 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    TypeAdapter,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import TypeAdapter, ValidationError
 from rapidfuzz import fuzz, utils
 from rapidfuzz.distance import OSA
 
-CONTENT_ENV = "DLGRADE_CONTENT"
-EXERCISE_IDS = ("00_weighted_sum", "01_activations", "02_perceptron", "03_backprop", "04_mnist_mlp")
-LETTERS = "ABCDEF"
-QUESTION_TYPES = ("single", "multiple", "true_false", "numeric", "short")
+from grader.content_schema import EXERCISE_IDS, QUESTION_TYPES, Question, Source, Term, Topic
 
-Id = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
-Text = Annotated[str, Field(min_length=1)]
-Number = int | float
+CONTENT_ENV = "DLGRADE_CONTENT"
 
 
 class UnknownName(ValueError):
     """A learner asked for a term, topic, exercise or question id that does not exist."""
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class Source(_Strict):
-    id: Id
-    title: Text
-    author: Text
-    seed: str | None = None
-
-
-class Topic(_Strict):
-    id: Id
-    title: Text
-
-
-class Term(_Strict):
-    id: Id
-    term: Text
-    aliases: list[Text] = []
-    definition: Text
-    example: Text
-    related: list[Id] = Field(min_length=1)
-    topic: Id
-    exercises: list[str] = []
-    source: Id
-
-
-class Choice(_Strict):
-    id: Id
-    text: Text
-    correct: bool
-    feedback: Text | None = None
-
-    @model_validator(mode="after")
-    def _wrong_needs_feedback(self) -> Choice:
-        if not self.correct and self.feedback is None:
-            raise ValueError(f"wrong choice '{self.id}' needs feedback (the misconception)")
-        return self
-
-
-class WrongValue(_Strict):
-    value: Number
-    feedback: Text
-
-
-class _Question(_Strict):
-    id: Id
-    topic: Id
-    exercises: list[str] = []
-    terms: list[Id] = []
-    prompt: Text
-    explanation: Text
-    source: Id
-
-
-class _ChoiceQuestion(_Question):
-    choices: list[Choice] = Field(min_length=3, max_length=len(LETTERS))
-
-    @field_validator("choices")
-    @classmethod
-    def _unique_ids(cls, choices: list[Choice]) -> list[Choice]:
-        ids = [choice.id for choice in choices]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise ValueError(f"choice ids must be unique; repeated: {', '.join(repeated)}")
-        return choices
-
-    def correct_letters(self) -> list[str]:
-        """Letters (A, B, ...) of the correct choices, in display order."""
-        return [LETTERS[i] for i, choice in enumerate(self.choices) if choice.correct]
-
-
-class SingleQuestion(_ChoiceQuestion):
-    type: Literal["single"]
-
-    @field_validator("choices")
-    @classmethod
-    def _exactly_one_correct(cls, choices: list[Choice]) -> list[Choice]:
-        found = sum(choice.correct for choice in choices)
-        if found != 1:
-            raise ValueError(
-                f"a single-choice question needs exactly one correct choice, not {found}"
-            )
-        return choices
-
-
-class MultipleQuestion(_ChoiceQuestion):
-    type: Literal["multiple"]
-
-    @field_validator("choices")
-    @classmethod
-    def _some_correct(cls, choices: list[Choice]) -> list[Choice]:
-        if not any(choice.correct for choice in choices):
-            raise ValueError("a multiple-answer question needs at least one correct choice")
-        return choices
-
-
-class TrueFalseQuestion(_Question):
-    type: Literal["true_false"]
-    answer: bool
-    feedback: Text
-
-
-class NumericQuestion(_Question):
-    type: Literal["numeric"]
-    answer: Number
-    tolerance: Number = Field(default=0, ge=0)
-    wrong_values: list[WrongValue] = []
-
-
-class ShortQuestion(_Question):
-    type: Literal["short"]
-    accepted: list[Text] = Field(min_length=1)
-    feedback: Text
-
-
-Question = Annotated[
-    SingleQuestion | MultipleQuestion | TrueFalseQuestion | NumericQuestion | ShortQuestion,
-    Field(discriminator="type"),
-]
-ChoiceQuestion = SingleQuestion | MultipleQuestion
 
 # (file or folder, TOML table name, schema) for each kind of entry in a content folder.
 _LAYOUT: tuple[tuple[str, str, TypeAdapter[Any]], ...] = (

@@ -7,9 +7,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from grader.content import (
+from grader.content import Content
+from grader.content_schema import (
     LETTERS,
-    Content,
     NumericQuestion,
     Question,
     ShortQuestion,

@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.content import Content, Term, similarity, unknown
+from grader.content import Content, similarity, unknown
+from grader.content_schema import Term
 
 MATCH_SCORE = 85  # a fuzzy hit at least this good is taken as the answer...
 AMBIGUOUS_GAP = 3  # ...unless another term scores within this many points of it

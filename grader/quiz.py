@@ -15,17 +15,15 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from grader.content import (
+from grader.content import Content, load_content, unknown
+from grader.content_schema import (
     EXERCISE_IDS,
     LETTERS,
     ChoiceQuestion,
-    Content,
     NumericQuestion,
     Question,
     ShortQuestion,
     TrueFalseQuestion,
-    load_content,
-    unknown,
 )
 from grader.store import transaction
 

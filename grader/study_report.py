@@ -21,7 +21,8 @@ from rich.table import Table
 from rich.theme import Theme
 
 from grader.cards import RATING_NAMES, Flashcard, Session, parse_rating
-from grader.content import LETTERS, Content, Problem, Question, Term
+from grader.content import Content, Problem
+from grader.content_schema import LETTERS, Question, Term
 from grader.quiz import Outcome, QuizResult, expected
 
 THEME = Theme(

@@ -15,7 +15,8 @@ from pydantic import ValidationError
 
 import grader.content as content_module
 from grader.cli_study import content as content_command
-from grader.content import Choice, Term, load_content
+from grader.content import load_content
+from grader.content_schema import Choice, Term
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "content"
 VALID, INVALID = FIXTURES / "valid", FIXTURES / "invalid"

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 import grader.content as content_module
 from grader.cli_study import quiz
-from grader.content import QUESTION_TYPES as TYPES
 from grader.content import Content, load_content
+from grader.content_schema import QUESTION_TYPES as TYPES
 from grader.export import export, gift
 
 VALID = Path(__file__).resolve().parent / "fixtures" / "content" / "valid"
