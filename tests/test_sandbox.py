@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ISOLATIONS, ROOT
+from conftest import HAS_BWRAP, ISOLATIONS, ROOT
 
+from grader.sandbox import spawn as spawn_module
 from grader.sandbox.errors import (
     LearnerCrashed,
     LearnerRaised,
@@ -326,3 +327,21 @@ def test_a_runtime_under_the_sandboxs_own_paths_is_refused_not_shadowed(inside, 
     monkeypatch.setattr(launch, "_runtime_roots", lambda hide: [venv])
     with pytest.raises(SandboxError, match="overlaps"):
         launch.bwrap_command("bwrap", Path("/tmp/work"), Limits(), [])
+
+
+@pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
+def test_an_overlapping_runtime_falls_back_in_auto_mode_and_leaves_no_workdir(monkeypatch):
+    import glob
+    import tempfile
+
+    from grader.sandbox import launch
+
+    pattern = f"{tempfile.gettempdir()}/{spawn_module.WORKDIR_PREFIX}{os.getpid()}-*"
+    before = set(glob.glob(pattern))
+    monkeypatch.setattr(launch, "_runtime_roots", lambda hide: [Path(launch.INSIDE_WORK)])
+    with Sandbox(Limits(call_timeout=5)) as box:
+        load(box, "")
+        assert np.array_equal(value(box, "double", 2), 4)
+        assert box.isolation == "rlimits"
+        assert "overlaps" in box.fallback_reason
+        assert set(glob.glob(pattern)) - before == {str(box.workdir)}

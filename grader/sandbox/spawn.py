@@ -77,15 +77,14 @@ def spawn(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> Spawned:
     _remove_stale_workdirs()
     workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
     os.chmod(workdir, 0o700)
-    if bwrap:
-        try:
-            argv = bwrap_command(bwrap, workdir, limits, hide)
-        except SandboxError:
-            shutil.rmtree(workdir, ignore_errors=True)
-            raise
+    try:
+        command = bwrap_command(bwrap, workdir, limits, hide) if bwrap else []
+    except SandboxError:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     control_r, control_w = os.pipe()
     if bwrap:
-        argv += worker_argv(INSIDE_CODE, INSIDE_WORK, limits, control_w, pidns=True)
+        argv = command + worker_argv(INSIDE_CODE, INSIDE_WORK, limits, control_w, pidns=True)
         env, cwd = {}, None
     else:
         argv = worker_argv(str(SANDBOX_CODE), str(workdir), limits, control_w, pidns=False)
