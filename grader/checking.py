@@ -10,7 +10,6 @@ from typing import Any
 from grader import progress, store
 from grader.course import Course, Exercise
 from grader.errors import InputError
-from grader.grading import grade
 from grader.results import ExerciseResult
 from grader.sandbox.errors import SandboxError
 from grader.workspace import Workspace
@@ -70,6 +69,8 @@ def run(
     on_event: Callable[[Any], None] | None = None,
 ) -> Iterator[tuple[Target, ExerciseResult]]:
     """Grade each target in turn, recording attempts on the learner's own files."""
+    from grader.grading import grade  # pytest: imported once there is work to do
+
     conn = store.connect() if workspace_key and any(t.record for t in chosen) else None
     try:
         for target in chosen:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from grader import early
 from grader.expect import describe
 from grader.sandbox.errors import LearnerTimeout, LoadFailed
 from grader.sandbox.runner import Sandbox
@@ -127,16 +128,18 @@ class Learner:
         """Call ``fn`` in the child and return its decoded result."""
         self._last = (fn, args, kwargs or {})
         self.ensure_loaded()
-        timeout = self._timeout(timeout)
-        call_id, reply = self.sandbox.call(
-            fn,
-            list(args),
-            kwargs,
-            keep=keep,
-            return_args=return_args,
-            timeout=timeout,
-            on_event=on_event,
-        )
+        plain = not (keep or return_args or timeout or on_event or self.budget)
+        reply = early.take(self, fn, args, kwargs) if plain else None
+        if reply is None:
+            call_id, reply = self.sandbox.call(
+                fn,
+                list(args),
+                kwargs,
+                keep=keep,
+                return_args=return_args,
+                timeout=self._timeout(timeout),
+                on_event=on_event,
+            )
         self.last_warnings, self.last_output = reply.warnings, reply.output
         if keep:
             return Handle(reply.value, Ref(call_id))

@@ -17,6 +17,9 @@ NAMES = ("W1", "b1", "W2", "b2")
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_Y = np.array([[0.0], [1.0], [1.0], [0.0]])
 EPS = 1e-6
+# The slowest call, with fixed inputs: `dlgrade check` sends it ahead (grader/early.py);
+# test_train_learns_xor makes exactly this call and gets the same outcome either way.
+EARLY_CALL = ("train", (XOR_X, XOR_Y), {})
 
 
 def _shapes(n_in: int, n_hidden: int, n_out: int) -> dict[str, tuple[int, ...]]:

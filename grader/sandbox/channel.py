@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import select
 import signal
 import sys
 import termios
@@ -42,26 +43,42 @@ class OutputBuffer:
 
     def __init__(self, stream: Any, cap: int) -> None:
         self.data, self.cap, self.dropped = bytearray(), cap, 0
+        self._stream = stream  # kept open for as long as the buffer lives
         self._fd = stream.fileno()
+        os.set_blocking(self._fd, False)
         self._lock = threading.Lock()
-        threading.Thread(target=self._drain, args=(stream,), daemon=True).start()
+        threading.Thread(target=self._drain, daemon=True).start()
 
     def settle(self, timeout: float = 0.2) -> None:
-        """Wait (briefly) until what the child already wrote has been drained."""
+        """Wait (briefly) until what the child already wrote has been drained.
+
+        Bytes are read and appended under one lock, so once the pipe is seen empty while
+        holding it, everything written before is in ``data``.
+        """
         deadline = time.monotonic() + timeout
         with contextlib.suppress(OSError):
             while time.monotonic() < deadline:
-                pending = fcntl.ioctl(self._fd, termios.FIONREAD, b"\0\0\0\0")
-                if not int.from_bytes(pending, sys.byteorder):
-                    break
+                with self._lock:
+                    pending = fcntl.ioctl(self._fd, termios.FIONREAD, b"\0\0\0\0")
+                    if not int.from_bytes(pending, sys.byteorder):
+                        break
                 time.sleep(0.002)
 
-    def _drain(self, stream: Any) -> None:
-        for chunk in iter(lambda: stream.read1(65536), b""):
-            with self._lock:
-                room = self.cap - len(self.data)
-                self.data += chunk[: max(room, 0)]
-                self.dropped += max(len(chunk) - room, 0)
+    def _drain(self) -> None:
+        while True:
+            try:
+                select.select([self._fd], [], [])
+                with self._lock:
+                    chunk = os.read(self._fd, 65536)
+                    if not chunk:
+                        return
+                    room = self.cap - len(self.data)
+                    self.data += chunk[: max(room, 0)]
+                    self.dropped += max(len(chunk) - room, 0)
+            except BlockingIOError:
+                continue
+            except (OSError, ValueError):
+                return  # the pipe was closed with the sandbox
 
     def mark(self) -> int:
         with self._lock:

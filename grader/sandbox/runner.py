@@ -5,6 +5,8 @@ source; the worker forks a child for it. ``call`` sends one function call and
 waits, with a wall-clock deadline, for the reply; replies are decoded strictly
 (see :mod:`grader.sandbox.wire`), never unpickled. A timeout kills the whole
 sandbox (it is restarted on the next ``load``); a crash costs only the child.
+``begin`` sends a load and one call before the worker has even started, and
+``settle`` collects the outcome later (used by :mod:`grader.early`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from grader.sandbox import launch, procs, spawn, wire
 from grader.sandbox.channel import FrameReader, OutputBuffer, Reply, exit_text
 from grader.sandbox.errors import (
     LearnerCrashed,
+    LearnerError,
     LearnerRaised,
     LearnerTimeout,
     LoadFailed,
@@ -58,6 +61,9 @@ class Sandbox:
         self.hide = list(hide)
         self.proc: subprocess.Popen[bytes] | None = None
         self.loaded = False
+        self._gone: int | None = None  # exit code of a child that is gone, not yet reported
+        self.ahead: Reply | Exception | None = None
+        self._began: tuple[str, str, float] | None = None
         self._exited = False
         self._next_id = 0
 
@@ -80,9 +86,14 @@ class Sandbox:
             self._start()
 
     def _start(self) -> None:
+        self._spawn()
+        self._await_ready(time.monotonic() + START_TIMEOUT)
+
+    def _spawn(self, cpu: int | None = None) -> None:
+        """Start the worker process; it reads what we send once it is ready."""
         self.close()
         try:
-            spawned = spawn.spawn(self.limits, self.bwrap, self.hide)
+            spawned = spawn.spawn(self.limits, self.bwrap, self.hide, cpu=cpu)
         except OSError as exc:
             raise SandboxError(f"could not start the sandbox: {exc}") from None
         self.proc, self.workdir, control_r = spawned.proc, spawned.workdir, spawned.control_fd
@@ -93,8 +104,10 @@ class Sandbox:
             os.set_blocking(fd, False)
         self._control_fd = control_r
         self.output = OutputBuffer(self.proc.stderr, self.limits.output_kb << 10)
+
+    def _await_ready(self, deadline: float) -> None:
         try:
-            ready = self._wait(time.monotonic() + START_TIMEOUT, want_control=True)
+            ready = self._wait(deadline, want_control=True)
         except (LearnerCrashed, LearnerTimeout) as exc:
             detail = self.output.since(0).strip().splitlines()[-1:] or [exc.message]
             self.close()
@@ -114,7 +127,7 @@ class Sandbox:
 
     def close(self) -> None:
         """Kill the worker and everything under it; remove its work directory."""
-        proc, self.proc, self.loaded = self.proc, None, False
+        proc, self.proc, self.loaded, self._began = self.proc, None, False, None
         if proc is None:
             return
         if not self.bwrap and self.uid is not None:
@@ -156,6 +169,13 @@ class Sandbox:
         """The next reply (or control message if ``want_control``), within ``deadline``."""
         try:
             while True:
+                if self._gone is not None and not want_control:
+                    # The child is gone; what it wrote before going is answered first.
+                    reply = self._replies.next()
+                    if reply is not None:
+                        return reply
+                    code, self._gone = self._gone, None
+                    raise LearnerCrashed(f"your code {exit_text(code)}")
                 message = self._control.next()
                 if message is not None:
                     if want_control or "exited" not in message:
@@ -163,13 +183,10 @@ class Sandbox:
                         return message
                     self.loaded, self._exited = False, True
                     # The worker reports an exit only after the child is gone, so anything
-                    # the child wrote before dying is already in the pipe: read it first.
+                    # the child wrote before dying is already in the pipe: read it all.
                     self._drain_replies()
-                    reply = self._replies.next()
-                    if reply is not None:
-                        self._replies.buffer.clear()
-                        return reply
-                    raise LearnerCrashed(f"your code {exit_text(message['exited']['code'])}")
+                    self._gone = message["exited"]["code"]
+                    continue
                 if not want_control:
                     message = self._replies.next()
                     if message is not None:
@@ -203,11 +220,18 @@ class Sandbox:
 
     def load(self, source: str, filename: str, name: str, *, driver: str | None = None) -> None:
         """Fork a fresh child running ``source``; raise LoadFailed if it does not load."""
+        self.settle()
         if self.loaded:
             self.unload()
         if not self.alive:
             self.start()
-        self._exited = False
+        self._send_load(source, filename, name, driver)
+        self._finish_load(filename, self.output.mark())
+
+    def _send_load(self, source: str, filename: str, name: str, driver: str | None) -> None:
+        if self._exited:
+            self._discard_replies()  # a dead child's last words are not the new one's
+        self._exited, self._gone = False, None
         self._send(
             {
                 "op": "load",
@@ -220,7 +244,8 @@ class Sandbox:
                 "driver": driver,
             }
         )
-        mark = self.output.mark()
+
+    def _finish_load(self, filename: str, mark: int) -> None:
         try:
             reply = self._wait(time.monotonic() + self.limits.load_timeout)
         except LearnerTimeout:
@@ -242,7 +267,7 @@ class Sandbox:
         if reply.get("ok") != "loaded":
             self.close()
             raise LearnerCrashed("your code sent a malformed reply while loading")
-        self.loaded = True
+        self.loaded = not self._exited  # a child may load and be gone before we look
 
     def unload(self) -> None:
         """End the current child and wait until the worker has cleaned up after it."""
@@ -258,6 +283,7 @@ class Sandbox:
         for the next file (a child whose file did not load exits on its own)."""
         if self._exited:
             self._discard_replies()
+            self._gone = None
             return
         try:
             self._wait(time.monotonic() + 10, want_control=True)
@@ -279,14 +305,26 @@ class Sandbox:
         """Call the loaded child's function ``fn``; returns (call id, reply)."""
         if not self.loaded:
             raise LearnerCrashed("your code is not running (it crashed earlier)")
-        self._next_id += 1
-        call_id = self._next_id
         timeout = timeout or self.limits.call_timeout
         mark = self.output.mark()
+        call_id = self._send_call(fn, args, kwargs, keep=keep, return_args=return_args)
+        deadline = time.monotonic() + timeout
+        return call_id, self._finish_call(fn, call_id, mark, deadline, timeout, on_event)
+
+    def _send_call(
+        self,
+        fn: str,
+        args: list[Any],
+        kwargs: dict[str, Any] | None,
+        *,
+        keep: bool = False,
+        return_args: bool = False,
+    ) -> int:
+        self._next_id += 1
         self._send(
             {
                 "op": "call",
-                "id": call_id,
+                "id": self._next_id,
                 "fn": fn,
                 "args": list(args),
                 "kwargs": kwargs or {},
@@ -294,7 +332,17 @@ class Sandbox:
                 "return_args": return_args,
             }
         )
-        deadline = time.monotonic() + timeout
+        return self._next_id
+
+    def _finish_call(
+        self,
+        fn: str,
+        call_id: int,
+        mark: int,
+        deadline: float,
+        timeout: float,
+        on_event: Callable[[Any], None] | None = None,
+    ) -> Reply:
         try:
             while True:
                 reply = self._wait(deadline)
@@ -329,9 +377,49 @@ class Sandbox:
         if reply.get("ok") != "result":
             self.close()
             raise LearnerCrashed("your code sent a malformed reply", output=output)
-        return call_id, Reply(
+        return Reply(
             reply.get("value"), list(reply.get("warnings") or []), reply.get("args"), output
         )
+
+    # -- one call sent ahead ------------------------------------------------------------------
+
+    def begin(
+        self,
+        source: str,
+        filename: str,
+        name: str,
+        fn: str,
+        args: list[Any],
+        kwargs: dict[str, Any] | None = None,
+        cpu: int | None = None,
+    ) -> None:
+        """Start the worker, load ``source`` in a child of its own and call ``fn`` in it,
+        without waiting for any of it.
+
+        The worker reads the messages once it has started. The next :meth:`load` (or
+        :meth:`settle`) collects the outcome into ``ahead``: the reply, or the error a
+        direct call would have raised; that child is then unloaded, so later calls run in
+        a fresh one. The call's timeout counts from now, the worker's start-up included.
+        """
+        self._spawn(cpu)
+        self._began = (filename, fn, time.monotonic())
+        self._send_load(source, filename, name, None)
+        self._send_call(fn, args, kwargs)
+
+    def settle(self) -> None:
+        """Collect the outcome of the call :meth:`begin` sent, if it is still out."""
+        if self._began is None:
+            return
+        filename, fn, began = self._began
+        self._began = None
+        try:
+            self._await_ready(began + START_TIMEOUT)
+            self._finish_load(filename, 0)
+            timeout = self.limits.call_timeout
+            # Collected late, the call's output cannot be told from the module's: keep both.
+            self.ahead = self._finish_call(fn, self._next_id, 0, began + timeout, timeout)
+        except (LearnerError, SandboxError) as exc:
+            self.ahead = exc
 
 
 def _remove_tree(path: Path) -> None:

@@ -56,7 +56,16 @@ def worker_cpu(limits: Limits) -> int | None:
     return cpus[os.getpid() % len(cpus)] if cpus else None
 
 
-def _key(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> tuple:
+def other_cpu(limits: Limits) -> int | None:
+    """A CPU other than :func:`worker_cpu`'s, for a second worker running beside the first."""
+    cpu = worker_cpu(limits)
+    if cpu is None:
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    return cpus[(cpus.index(cpu) + 1) % len(cpus)]
+
+
+def _key(limits: Limits, bwrap: str | None, hide: Iterable[Path], cpu: int | None) -> tuple:
     """What fixes a worker at start: a worker can serve any exercise with the same key."""
     return (
         limits.preload,
@@ -64,14 +73,21 @@ def _key(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> tuple:
         limits.tmp_mb,
         bwrap,
         tuple(sorted(str(p) for p in hide)),
-        worker_cpu(limits),
+        cpu,
     )
 
 
-def spawn(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> Spawned:
-    """Start the worker process (under bubblewrap when ``bwrap`` is given)."""
+def spawn(
+    limits: Limits, bwrap: str | None, hide: Iterable[Path], *, cpu: int | None = None
+) -> Spawned:
+    """Start the worker process (under bubblewrap when ``bwrap`` is given).
+
+    It runs on ``cpu`` if given, else on :func:`worker_cpu`'s choice.
+    """
     hide = list(hide)
-    early = _take_early(_key(limits, bwrap, hide))
+    cpu = cpu if cpu is not None else worker_cpu(limits)
+    key = _key(limits, bwrap, hide, cpu)
+    early = _take_early(key)
     if early:
         return early
     _remove_stale_workdirs()
@@ -89,7 +105,6 @@ def spawn(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> Spawned:
     else:
         argv = worker_argv(str(SANDBOX_CODE), str(workdir), limits, control_w, pidns=False)
         env, cwd = clean_env(str(workdir)), workdir
-    cpu = worker_cpu(limits)
     if cpu is not None:
         argv = [shutil.which("taskset"), "-c", str(cpu), *argv]
     try:
@@ -109,7 +124,7 @@ def spawn(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> Spawned:
         raise
     finally:
         os.close(control_w)
-    return Spawned(proc, control_r, workdir, _key(limits, bwrap, hide), cpu)
+    return Spawned(proc, control_r, workdir, key, cpu)
 
 
 def _remove_stale_workdirs() -> None:
@@ -129,18 +144,21 @@ def _remove_stale_workdirs() -> None:
 _early: list[Spawned] = []
 
 
-def spawn_early(hide: Iterable[Path]) -> None:
-    """Boot a default worker now, while the grader is still importing its own modules.
+def spawn_early(
+    hide: Iterable[Path], limits: Limits | None = None, *, cpu: int | None = None
+) -> None:
+    """Boot a worker now, while the grader is still importing its own modules.
 
     ``dlgrade check`` spends most of its start-up importing numpy, pytest and rich;
     the worker's own start-up (bubblewrap, Python, numpy) overlaps with that. A
     worker nobody takes is killed at exit.
     """
     try:
-        _early.append(spawn(Limits(), bubblewrap(), hide))
+        _early.append(spawn(limits or Limits(), bubblewrap(), hide, cpu=cpu))
     except (OSError, SandboxError):
         return  # the grading command starts its own sandbox and reports the problem
-    atexit.register(_discard_early)
+    if len(_early) == 1:
+        atexit.register(_discard_early)
 
 
 def _take_early(key: tuple) -> Spawned | None:

@@ -1,0 +1,160 @@
+"""The early call (grader/early.py): exercise 03's XOR training sent ahead by `dlgrade check`.
+
+The learner files here tell the two paths apart: their ``train`` behaves differently in a
+child that has already trained once, so a result proves which child produced it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader import early, grading
+from grader.checking import Target
+from grader.course import ExerciseLimits, load_course
+from grader.paths import hidden_from_sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTION = (ROOT / "solutions" / "03_backprop.py").read_text(encoding="utf-8")
+XOR_CHECK = "train_learns_xor"
+
+# Trains properly only on the first call in its process; after that it stops after one epoch.
+FIRST_CALL_ONLY = """
+
+_trained = []
+_train = train
+
+
+def train(X, Y, n_hidden=4, lr=2.0, epochs=5000, seed=0):
+    _trained.append(1)
+    return _train(X, Y, n_hidden, lr, epochs if len(_trained) == 1 else 1, seed)
+"""
+
+# What train does when handed the four XOR samples (other inputs train normally).
+ON_XOR = {
+    "timeout": "while True:\n            pass",
+    "raises": "raise ValueError('no XOR today')",
+    "exits": "import os; os._exit(3)",
+    "kills_worker": "import os, signal; os.kill(os.getppid(), signal.SIGKILL)",
+}
+HOSTILE = """
+
+_train = train
+
+
+def train(X, Y, n_hidden=4, lr=2.0, epochs=5000, seed=0):
+    if len(X) == 4:
+        {action}
+    return _train(X, Y, n_hidden, lr, epochs, seed)
+"""
+
+
+@pytest.fixture(autouse=True)
+def no_calls_left():
+    yield
+    early.discard()
+
+
+def exercise(call_timeout: float | None = None):
+    ex = load_course().get("03_backprop")
+    if call_timeout:
+        ex = dataclasses.replace(ex, limits=ExerciseLimits(call_timeout=call_timeout))
+    return ex
+
+
+def checks(result) -> dict[str, object]:
+    return {c.name: c for c in result.checks}
+
+
+def grade(path: Path, ex, *, ahead: bool):
+    if ahead:
+        early.start(Target(ex, path, str(path), record=False), hidden_from_sandbox())
+        assert len(early._calls) == 1, "the call was not sent ahead"
+    return grading.grade(load_course(), ex, path, seed=7, display_name=str(path))
+
+
+def test_the_check_gets_the_early_outcome(tmp_path: Path) -> None:
+    path = tmp_path / "03_backprop.py"
+    path.write_text(SOLUTION + FIRST_CALL_ONLY, encoding="utf-8")
+    direct = checks(grade(path, exercise(), ahead=False))
+    assert direct[XOR_CHECK].status == "failed"  # its child trained for another check first
+
+    ahead = checks(grade(path, exercise(), ahead=True))
+    assert ahead[XOR_CHECK].status == "passed"  # trained first thing in a child of its own
+    others = {n: c.status for n, c in ahead.items() if n != XOR_CHECK}
+    assert others == {n: c.status for n, c in direct.items() if n != XOR_CHECK}
+    assert early._calls == []  # taken, and its sandbox closed
+
+
+def test_a_changed_file_is_graded_directly(tmp_path: Path) -> None:
+    path = tmp_path / "03_backprop.py"
+    path.write_text(SOLUTION + HOSTILE.format(action=ON_XOR["raises"]), encoding="utf-8")
+    ex = exercise()
+    early.start(Target(ex, path, str(path), record=False), hidden_from_sandbox())
+    path.write_text(SOLUTION, encoding="utf-8")  # saved again before grading starts
+    result = grading.grade(load_course(), ex, path, seed=7, display_name=str(path))
+    assert result.passed
+    assert len(early._calls) == 1  # never taken: the file it ran is not the file graded
+
+
+@pytest.mark.parametrize("behaviour", sorted(ON_XOR))
+def test_a_hostile_early_call_fails_only_its_check(tmp_path: Path, behaviour: str) -> None:
+    path = tmp_path / "03_backprop.py"
+    path.write_text(SOLUTION + HOSTILE.format(action=ON_XOR[behaviour]), encoding="utf-8")
+    result = grade(path, exercise(call_timeout=3), ahead=True)
+    by_name = checks(result)
+    failed = {name for name, c in by_name.items() if c.status != "passed"}
+    assert failed == {XOR_CHECK}, {n: by_name[n].message for n in failed}
+    message = by_name[XOR_CHECK].message
+    expected = {
+        "timeout": ["did not return within 3 s"],
+        "raises": ["no XOR today"],
+        "exits": ["exited with status 3"],
+        # as root the child runs under another uid and may not signal the worker at all
+        "kills_worker": ["sandbox died", "PermissionError"],
+    }[behaviour]
+    assert any(text in message for text in expected), message
+    if behaviour == "timeout":
+        assert by_name[XOR_CHECK].status == "timeout"
+    assert result.grader_error is None
+
+
+def test_dlgrade_check_sends_the_call_ahead(tmp_path: Path, dlgrade_home: Path) -> None:
+    path = tmp_path / "03_backprop.py"
+    path.write_text(SOLUTION + FIRST_CALL_ONLY, encoding="utf-8")
+    env = {**os.environ, "DLGRADE_HOME": str(dlgrade_home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", "check", "03", "--path", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    result = json.loads(done.stdout)
+    by_name = {c["name"]: c for c in result["checks"]}
+    assert by_name[XOR_CHECK]["passed"], done.stdout + done.stderr
+    assert not by_name["train_matches_gradient_descent"]["passed"]  # the checks' own child
+
+
+@pytest.mark.parametrize(
+    ("args", "understood"),
+    [
+        (["03_backprop"], (["03_backprop"], None, False)),
+        (["03", "--solution", "--json"], (["03"], None, True)),
+        (["--path", "f.py", "--seed", "4"], ([], Path("f.py"), False)),
+        (["--path=f.py", "--seed=4", "--quick"], ([], Path("f.py"), False)),
+        ([], ([], None, False)),
+        (["03", "--path"], None),
+        (["03", "--no-such-option"], None),
+        (["--", "03"], None),
+    ],
+)
+def test_the_command_line_is_read_or_left_alone(args, understood) -> None:
+    assert early._check_arguments(args) == understood
