@@ -82,7 +82,7 @@ def start_for_check(args: list[str], hide: Iterable[Path]) -> None:
             solution=solution,
             workspace=lambda: workspace.find(course),
         )
-    except InputError:
+    except (InputError, OSError, ValueError):
         return  # the command itself reports it
     targets = [t for t in targets if has_early_call(t.exercise)]
     hide = list(hide)

@@ -108,6 +108,7 @@ def test_a_hostile_early_call_fails_only_its_check(tmp_path: Path, behaviour: st
     path = tmp_path / "03_backprop.py"
     path.write_text(SOLUTION + HOSTILE.format(action=ON_XOR[behaviour]), encoding="utf-8")
     result = grade(path, exercise(call_timeout=3), ahead=True)
+    assert early._calls == []  # the outcome came from the early call
     by_name = checks(result)
     failed = {name for name, c in by_name.items() if c.status != "passed"}
     assert failed == {XOR_CHECK}, {n: by_name[n].message for n in failed}
@@ -158,3 +159,14 @@ def test_dlgrade_check_sends_the_call_ahead(tmp_path: Path, dlgrade_home: Path) 
 )
 def test_the_command_line_is_read_or_left_alone(args, understood) -> None:
     assert early._check_arguments(args) == understood
+
+
+def test_every_option_of_check_is_understood() -> None:
+    """A new option of `dlgrade check` must not silently cost the head start."""
+    from grader.cli import check
+
+    for param in check.params:
+        for option in param.opts:
+            if option.startswith("-"):
+                args = [option] if param.is_flag else [option, "1"]
+                assert early._check_arguments(["03", *args]) is not None, option
