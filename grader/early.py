@@ -34,6 +34,7 @@ from grader.course import Exercise, load_course
 from grader.errors import InputError
 from grader.sandbox import spawn
 from grader.sandbox.launch import learner_uid
+from grader.sources import read_source, source_problem
 
 if TYPE_CHECKING:
     from grader.learner import Learner
@@ -179,12 +180,12 @@ def _check_arguments(args: list[str]) -> tuple[list[str], Path | None, bool] | N
 def _file(target: checking.Target) -> tuple[str, str, str] | None:
     """(text, shown name, file name) if small enough to send ahead; problems are the checks'."""
     try:
-        raw = target.path.read_bytes()
-        if not raw.strip() or len(raw) > MAX_SENT_AHEAD:
-            return None
-        return raw.decode("utf-8"), target.shown, target.exercise.file_name
-    except (OSError, UnicodeDecodeError):
+        raw = read_source(target.path)
+    except InputError:
         return None
+    if source_problem(raw) or len(raw) > MAX_SENT_AHEAD:
+        return None
+    return raw.decode("utf-8"), target.shown, target.exercise.file_name
 
 
 def _declared(exercise: Exercise) -> tuple[str, tuple, dict[str, Any]]:

@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 from grader.course import Course, Exercise
-from grader.errors import FILE_MISSING, FILE_TOO_LARGE, InputError
 from grader.learner import Learner
 from grader.paths import CHECKS_DIR, PACKAGE_DIR, hidden_from_sandbox
 from grader.plugin import GradingPlugin, Job
@@ -29,8 +28,8 @@ from grader.results import CheckResult, ExerciseResult
 from grader.sandbox import procs
 from grader.sandbox.errors import SandboxError
 from grader.sandbox.runner import Sandbox
+from grader.sources import read_source, source_problem
 
-MAX_SOURCE_KB = 512
 # Our own plugin object does the reporting; pytest's output capture, logging, tmpdir and the
 # like only cost start-up time here (about half of a session's overhead).
 UNUSED_PLUGINS = (
@@ -68,30 +67,6 @@ PYTEST_ARGS = [
     "-c",
     str(CHECKS_DIR / "pytest.ini"),
 ]
-
-
-def read_source(path: Path) -> bytes:
-    """The learner file's bytes, or an InputError if it is missing or too large."""
-    try:
-        if path.stat().st_size > MAX_SOURCE_KB << 10:
-            raise InputError(FILE_TOO_LARGE.format(path=path, limit=MAX_SOURCE_KB))
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(FILE_MISSING.format(path=path)) from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, not a Python file") from None
-
-
-def source_problem(raw: bytes) -> tuple[int, str] | None:
-    """A problem visible without running anything: empty file or invalid UTF-8 (line, text)."""
-    if not raw.strip():
-        return 1, "the file is empty: start from the stub (dlgrade reset)"
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        return line, f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save it as UTF-8"
-    return None
 
 
 def load_reference(course: Course, exercise: Exercise) -> ModuleType:

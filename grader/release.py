@@ -16,10 +16,11 @@ from pathlib import Path
 from grader import __version__
 from grader.course import Course, Exercise
 from grader.errors import GraderError, InputError
-from grader.grading import Submission, grade_many, read_source
+from grader.grading import Submission, grade_many
 from grader.paths import hidden_from_sandbox
 from grader.results import ExerciseResult
 from grader.sandbox.runner import Sandbox
+from grader.sources import read_source
 from grader.workspace import CONFIG, CONFIG_TEXT
 
 SLOW = frozenset({"04_mnist_mlp"})

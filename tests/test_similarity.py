@@ -17,7 +17,7 @@ from grader import similarity as sim
 from grader.cli_kit import similarity
 from grader.course import load_course
 from grader.errors import InputError
-from grader.grading import MAX_SOURCE_KB
+from grader.sources import MAX_SOURCE_KB
 
 EXERCISE = "00_weighted_sum"
 FILE = f"{EXERCISE}.py"
