@@ -1,29 +1,32 @@
 """A head start for an exercise's slowest call, when its inputs never change.
 
 Exercise 03's check that XOR is learned trains for 5000 epochs: about half of a whole
-``dlgrade check 03_backprop``. Its inputs are fixed, so the ``dlgrade`` entry point sends
-that call, before the grader has even imported pytest, to a sandbox of its own on the
-other CPU. The other checks run meanwhile in the usual sandbox; the check that makes the
-same call gets the early outcome (:func:`take`) when the file's text and names, the
-function, the encoded arguments and the sandbox settings all match.
+``dlgrade check 03_backprop``. Its inputs are fixed, so the ``dlgrade`` entry point loads
+the learner's file in the sandbox worker it has just booted and sends that call right
+away, before the grader has even imported pytest. The training then runs while the grader
+starts up, and the checks use that same sandbox and child afterwards:
 
-The early call runs in its own worker and child (its own uid and work directory) with the
-exercise's limits, so it cannot see or disturb the checks' child; its timeout, crash or
-exception reaches the check that makes the call exactly as a direct call's would (its
-timeout counts from when it was sent). Anything else (the sandbox did not start, the file
-changed meanwhile, the command line was guessed wrong) and the check simply makes the call
-directly. Only ``dlgrade check`` sends calls ahead: class grading (warm workers, time
-budgets) and ``watch`` make every call directly.
+* :func:`claim` hands the sandbox to the grading of the very same file (text, names,
+  limits, hidden paths and sandbox mode must all match); anything else gets a sandbox
+  of its own, as without a head start;
+* :func:`take` gives the check that makes exactly the same call (function and encoded
+  arguments) the outcome. A timeout, crash or exception in it reaches that check as a
+  direct call's would (its timeout counts from when it was sent); the next call then
+  runs in a fresh child, as after any crash.
 
-An exercise opts in with ``early_call = true`` under ``[exercise.grading]`` in info.toml;
-its check module names the call in ``EARLY_CALL`` as ``(function, args, kwargs)``.
+Only ``dlgrade check`` sends a call ahead, and only for the first exercise it grades
+(the one the booted worker is for): class grading (warm workers, time budgets) and
+``watch`` make every call directly. A wrong guess at the command line cannot change a
+grade; at worst the head start goes unused.
+
+An exercise opts in with ``early_call = {function = ..., float64_args = [...]}`` under
+``[exercise.grading]`` in info.toml: the call, its positional arguments given as nested
+lists that arrive as float64 arrays. The grader sends it before importing numpy.
 """
 
 from __future__ import annotations
 
 import atexit
-import importlib.util
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +35,6 @@ from typing import TYPE_CHECKING, Any
 from grader import checking, workspace
 from grader.course import Exercise, load_course
 from grader.errors import InputError
-from grader.sandbox import spawn
-from grader.sandbox.launch import learner_uid
 from grader.sources import read_source, source_problem
 
 if TYPE_CHECKING:
@@ -41,8 +42,6 @@ if TYPE_CHECKING:
     from grader.sandbox.channel import Reply
     from grader.sandbox.runner import Sandbox
 
-# uid slots 3000-3999: never the checks' own child's (slots 0-2999, see launch.learner_uid).
-EARLY_SLOT = 3000
 # The worker reads nothing until it has started, so what is sent ahead must fit in its pipe.
 MAX_SENT_AHEAD = 48 << 10
 
@@ -54,21 +53,21 @@ class EarlyCall:
     file: tuple[str, str, str]
     call: bytes
     sandbox: Sandbox
+    claimed: bool = False
 
 
 _calls: list[EarlyCall] = []
 
 
 def has_early_call(exercise: Exercise) -> bool:
-    return bool(exercise.grading.get("early_call"))
+    return isinstance(exercise.grading.get("early_call"), dict)
 
 
 def start_for_check(args: list[str], hide: Iterable[Path]) -> None:
-    """Send the early calls of ``dlgrade check ARGS``, if the command line is a plain one.
+    """Send the early call of ``dlgrade check ARGS``, if the command line is a plain one.
 
     Called by the entry point before the grader's heavy imports. Options are only glanced
-    at (a command line not understood here sends nothing); a wrong guess cannot change a
-    grade, since :func:`take` hands out an outcome only for an exact match.
+    at: a command line not understood here sends nothing.
     """
     parsed = _check_arguments(args)
     if parsed is None:
@@ -85,32 +84,28 @@ def start_for_check(args: list[str], hide: Iterable[Path]) -> None:
         )
     except (InputError, OSError, ValueError):
         return  # the command itself reports it
-    targets = [t for t in targets if has_early_call(t.exercise)]
-    hide = list(hide)
-    for target in targets:  # boot first: the worker starts while numpy is imported here
-        limits = target.exercise.sandbox_limits()
-        spawn.spawn_early(hide, limits, cpu=spawn.other_cpu(limits))
-    for target in targets:
-        start(target, hide)
+    if targets and has_early_call(targets[0].exercise):
+        start(targets[0], hide)
 
 
 def start(target: checking.Target, hide: Iterable[Path]) -> None:
-    """Send ``target``'s early call ahead, without waiting for anything."""
+    """Load ``target``'s file in a sandbox and send its early call, without waiting."""
     from grader.sandbox.errors import SandboxError
     from grader.sandbox.runner import Sandbox
 
     file = _file(target)
     if file is None:
         return
-    fn, args, kwargs = _declared(target.exercise)
+    declared = _declared(target.exercise)
+    if declared is None:
+        return
+    fn, args, kwargs = declared
     call = _encode(fn, args, kwargs)
     if not call or len(call) + len(file[0]) > MAX_SENT_AHEAD:
         return
-    limits = target.exercise.sandbox_limits()
-    uid = learner_uid(EARLY_SLOT + os.getpid() % 1000)
-    box = Sandbox(limits, uid=uid, hide=hide)
+    box = Sandbox(target.exercise.sandbox_limits(), hide=hide)
     try:
-        box.begin(*file, fn, list(args), kwargs, cpu=spawn.other_cpu(limits))
+        box.begin(*file, fn, list(args), kwargs)
     except (OSError, SandboxError):
         box.close()
         return
@@ -119,26 +114,54 @@ def start(target: checking.Target, hide: Iterable[Path]) -> None:
     _calls.append(EarlyCall(file, call, box))
 
 
+def claim(
+    exercise: Exercise,
+    source: bytes,
+    shown: str,
+    *,
+    strict: bool | None,
+    hide: Iterable[Path],
+) -> Sandbox | None:
+    """The sandbox already running this file's early call, for the grading of that file.
+
+    The caller owns (and closes) the sandbox from then on. An early call whose file,
+    limits or sandbox differ from this grading's is stopped here: only the first file
+    graded ever gets one, so nothing else could use it.
+    """
+    if not _calls:
+        return None
+    text = source.decode("utf-8", errors="replace")
+    wanted = ((text, shown, exercise.file_name), exercise.sandbox_limits(), strict, list(hide))
+    found = None
+    for early in list(_calls):
+        box = early.sandbox
+        if early.claimed:
+            continue
+        if found is None and (early.file, box.limits, box.strict, box.hide) == wanted:
+            early.claimed, found = True, box
+        else:
+            _calls.remove(early)
+            box.close()
+    return found
+
+
 def take(learner: Learner, fn: str, args: tuple | list, kwargs: dict | None) -> Reply | None:
     """The outcome of the early call that matches this call exactly, or None.
 
     Raises what the call raised (timeout, crash, exception in the learner's code). None
-    also when the early sandbox itself failed: the caller then makes the call directly.
+    also when the sandbox itself failed: the caller then makes the call directly.
     """
     if not _calls:
         return None
     from grader.sandbox.errors import LearnerError, LoadFailed
 
-    mine = learner.sandbox
     for early in _calls:
         box = early.sandbox
-        same_box = (box.isolation, box.limits, box.hide) == (mine.isolation, mine.limits, mine.hide)
         same_file = early.file == (learner.source, learner.filename, learner.name)
-        if same_box and same_file and early.call == _encode(fn, args, kwargs):
+        if box is learner.sandbox and same_file and early.call == _encode(fn, args, kwargs):
             _calls.remove(early)
             box.settle()
-            box.close()
-            outcome = box.ahead
+            outcome, box.ahead = box.ahead, None
             if isinstance(outcome, LearnerError) and not isinstance(outcome, LoadFailed):
                 raise outcome
             return None if isinstance(outcome, Exception) else outcome
@@ -188,14 +211,16 @@ def _file(target: checking.Target) -> tuple[str, str, str] | None:
     return raw.decode("utf-8"), target.shown, target.exercise.file_name
 
 
-def _declared(exercise: Exercise) -> tuple[str, tuple, dict[str, Any]]:
-    """``EARLY_CALL`` from the exercise's check module (loaded apart from pytest's copy)."""
-    spec = importlib.util.spec_from_file_location(
-        f"dlgrade_early_{exercise.id}", exercise.check_module
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.EARLY_CALL
+def _declared(exercise: Exercise) -> tuple[str, tuple, dict[str, Any]] | None:
+    """The call info.toml declares, its arrays as plain data: no numpy needed yet."""
+    from grader.sandbox.wire import PlainArray
+
+    declared = exercise.grading.get("early_call")
+    try:
+        args = tuple(PlainArray.float64(a) for a in declared["float64_args"])
+        return declared["function"], args, {}
+    except (TypeError, KeyError, ValueError):
+        return None
 
 
 def _encode(fn: str, args: Any, kwargs: Any) -> bytes:

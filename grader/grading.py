@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from grader import early
 from grader.course import Course, Exercise
 from grader.learner import Learner
 from grader.paths import CHECKS_DIR, PACKAGE_DIR, hidden_from_sandbox
@@ -207,7 +208,12 @@ def grade(
     seed = seed if seed is not None else secrets.randbelow(2**31)
     submission = Submission(read_source(path), display_name or str(path))
     own = sandbox is None
-    box = sandbox or Sandbox(exercise.sandbox_limits(), strict=strict, hide=hidden_from_sandbox())
+    hide = hidden_from_sandbox()
+    box = (
+        sandbox
+        or early.claim(exercise, submission.source, submission.shown, strict=strict, hide=hide)
+        or Sandbox(exercise.sandbox_limits(), strict=strict, hide=hide)
+    )
     try:
         (result,) = grade_many(
             course,

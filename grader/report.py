@@ -41,8 +41,11 @@ ICONS = {
 
 
 def console(stderr: bool = False) -> Console:
-    """The one Console for people: themed, colour only on a terminal, honours NO_COLOR."""
-    return Console(theme=THEME, stderr=stderr, highlight=False)
+    """The one Console for people: themed, colour only on a terminal, honours NO_COLOR.
+
+    Our text uses no emoji codes; with them off, rich never loads its emoji table.
+    """
+    return Console(theme=THEME, stderr=stderr, highlight=False, emoji=False)
 
 
 def emit_json(data: Any) -> None:

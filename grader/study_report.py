@@ -28,7 +28,7 @@ from grader.quiz import Outcome, QuizResult, expected
 THEME = Theme(
     {"pass": "bold green", "fail": "bold red", "hint": "yellow", "formula": "cyan", "muted": "dim"}
 )
-console = Console(theme=THEME, highlight=False)
+console = Console(theme=THEME, highlight=False, emoji=False)
 RATING_HELP = (
     "[fail]1 again[/] forgot it · [hint]2 hard[/] recalled with effort (still a pass) · "
     "[pass]3 good[/] recalled · [formula]4 easy[/] instantly"

@@ -161,6 +161,16 @@ def test_human_output_works_without_a_terminal(ws, dlgrade_home):
     assert "Quiz mastery" in done.stdout and "Flashcards" in done.stdout
 
 
+def test_learner_output_is_shown_as_written(ws, dlgrade_home):
+    """Rich markup and emoji codes in what learner code prints are not interpreted."""
+    (ws / "exercises" / "00_weighted_sum.py").write_text(
+        "def weighted_sum(x, w, b=0.0):\n    print('[bold]:smile: done[/bold]')\n    return 0.0\n"
+    )
+    done = dlgrade("check", "00_weighted_sum", cwd=ws, home=dlgrade_home)
+    assert done.returncode == 1
+    assert "[bold]:smile: done[/bold]" in done.stdout
+
+
 def test_list_shows_quiz_mastery_and_cards_from_the_same_store(ws, dlgrade_home):
     before = json.loads(dlgrade("list", "--json", cwd=ws, home=dlgrade_home).stdout)
     assert before["cards"]["new"] > 0 and before["cards"]["due_now"] == 0

@@ -89,11 +89,11 @@ class Sandbox:
         self._spawn()
         self._await_ready(time.monotonic() + START_TIMEOUT)
 
-    def _spawn(self, cpu: int | None = None) -> None:
+    def _spawn(self) -> None:
         """Start the worker process; it reads what we send once it is ready."""
         self.close()
         try:
-            spawned = spawn.spawn(self.limits, self.bwrap, self.hide, cpu=cpu)
+            spawned = spawn.spawn(self.limits, self.bwrap, self.hide)
         except OSError as exc:
             raise SandboxError(f"could not start the sandbox: {exc}") from None
         self.proc, self.workdir, control_r = spawned.proc, spawned.workdir, spawned.control_fd
@@ -391,17 +391,16 @@ class Sandbox:
         fn: str,
         args: list[Any],
         kwargs: dict[str, Any] | None = None,
-        cpu: int | None = None,
     ) -> None:
-        """Start the worker, load ``source`` in a child of its own and call ``fn`` in it,
-        without waiting for any of it.
+        """Start the worker, load ``source`` and call ``fn``, without waiting for any of it.
 
-        The worker reads the messages once it has started. The next :meth:`load` (or
-        :meth:`settle`) collects the outcome into ``ahead``: the reply, or the error a
-        direct call would have raised; that child is then unloaded, so later calls run in
-        a fresh one. The call's timeout counts from now, the worker's start-up included.
+        The worker reads the messages once it has started. :meth:`settle` (which the
+        next :meth:`load` also does) collects the outcome into ``ahead``: the reply, or
+        the error a direct call would have raised. A child that survived the call stays
+        loaded and serves the next calls; ``load`` replaces it with a fresh one. The
+        call's timeout counts from now, the worker's start-up included.
         """
-        self._spawn(cpu)
+        self._spawn()
         self._began = (filename, fn, time.monotonic())
         self._send_load(source, filename, name, None)
         self._send_call(fn, args, kwargs)

@@ -40,7 +40,6 @@ class Spawned:
     control_fd: int
     workdir: Path
     key: tuple
-    cpu: int | None = None
 
 
 def worker_cpu(limits: Limits) -> int | None:
@@ -56,15 +55,6 @@ def worker_cpu(limits: Limits) -> int | None:
     return cpus[os.getpid() % len(cpus)] if cpus else None
 
 
-def other_cpu(limits: Limits) -> int | None:
-    """A CPU other than :func:`worker_cpu`'s, for a second worker running beside the first."""
-    cpu = worker_cpu(limits)
-    if cpu is None:
-        return None
-    cpus = sorted(os.sched_getaffinity(0))
-    return cpus[(cpus.index(cpu) + 1) % len(cpus)]
-
-
 def _key(limits: Limits, bwrap: str | None, hide: Iterable[Path], cpu: int | None) -> tuple:
     """What fixes a worker at start: a worker can serve any exercise with the same key."""
     return (
@@ -77,15 +67,11 @@ def _key(limits: Limits, bwrap: str | None, hide: Iterable[Path], cpu: int | Non
     )
 
 
-def spawn(
-    limits: Limits, bwrap: str | None, hide: Iterable[Path], *, cpu: int | None = None
-) -> Spawned:
-    """Start the worker process (under bubblewrap when ``bwrap`` is given).
-
-    It runs on ``cpu`` if given, else on :func:`worker_cpu`'s choice.
-    """
+def spawn(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> Spawned:
+    """Start the worker process (under bubblewrap when ``bwrap`` is given), on
+    :func:`worker_cpu`'s choice of CPU."""
     hide = list(hide)
-    cpu = cpu if cpu is not None else worker_cpu(limits)
+    cpu = worker_cpu(limits)
     key = _key(limits, bwrap, hide, cpu)
     early = _take_early(key)
     if early:
@@ -124,7 +110,7 @@ def spawn(
         raise
     finally:
         os.close(control_w)
-    return Spawned(proc, control_r, workdir, key, cpu)
+    return Spawned(proc, control_r, workdir, key)
 
 
 def _remove_stale_workdirs() -> None:
@@ -144,9 +130,7 @@ def _remove_stale_workdirs() -> None:
 _early: list[Spawned] = []
 
 
-def spawn_early(
-    hide: Iterable[Path], limits: Limits | None = None, *, cpu: int | None = None
-) -> None:
+def spawn_early(hide: Iterable[Path], limits: Limits | None = None) -> None:
     """Boot a worker now, while the grader is still importing its own modules.
 
     ``dlgrade check`` spends most of its start-up importing numpy, pytest and rich;
@@ -154,7 +138,7 @@ def spawn_early(
     worker nobody takes is killed at exit.
     """
     try:
-        _early.append(spawn(limits or Limits(), bubblewrap(), hide, cpu=cpu))
+        _early.append(spawn(limits or Limits(), bubblewrap(), hide))
     except (OSError, SandboxError):
         return  # the grading command starts its own sandbox and reports the problem
     if len(_early) == 1:

@@ -9,8 +9,11 @@ are never accepted silently), ``$tuple``, ``$dict``, ``$nd`` (ndarray),
 and, trusted side to child only, ``$fn`` and ``$ref``.
 
 This module runs on both sides of the boundary, so it imports only the
-standard library and numpy. :func:`decode` is strict: it is what stands
-between a hostile child and the grader.
+standard library and numpy, and numpy only once an array is decoded: the
+``dlgrade`` entry point sends a call ahead (:mod:`grader.early`) before the
+grader has imported numpy, its arrays given as :class:`PlainArray`.
+:func:`decode` is strict: it is what stands between a hostile child and the
+grader.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from __future__ import annotations
 import json
 import math
 import struct
-from typing import Any
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 HEADER = struct.Struct(">II")
 MAX_JSON = 16 << 20
@@ -70,6 +76,33 @@ class FunctionRef:
         return self.name
 
 
+@dataclass(frozen=True)
+class PlainArray:
+    """An array as plain data, for a sender that has not imported numpy.
+
+    It crosses the wire exactly as the ndarray of that dtype, shape and little-endian
+    bytes would, and arrives as that ndarray.
+    """
+
+    dtype: str
+    shape: tuple[int, ...]
+    data: bytes
+
+    @classmethod
+    def float64(cls, nested: Any) -> PlainArray:
+        """From nested lists of numbers, as ``np.array(nested, dtype=float)`` would be."""
+        shape, flat = [], [nested]
+        while flat and all(type(v) is list for v in flat):
+            lengths = {len(v) for v in flat}
+            if len(lengths) != 1:
+                raise ValueError("ragged nested lists")
+            shape.append(lengths.pop())
+            flat = [x for v in flat for x in v]
+        if not all(type(x) in (int, float) for x in flat):
+            raise ValueError("not an array of numbers")
+        return cls("<f8", tuple(shape), struct.pack(f"<{len(flat)}d", *flat))
+
+
 class Ref:
     """Points at a value kept in the child (result of call ``call_id``, then ``path``)."""
 
@@ -87,7 +120,7 @@ class Ref:
 # -- encoding -------------------------------------------------------------------------------
 
 
-def _array(arr: np.ndarray, buffers: list[bytes]) -> dict[str, Any] | None:
+def _array(np: Any, arr: np.ndarray, buffers: list[bytes]) -> dict[str, Any] | None:
     dtype = arr.dtype.newbyteorder("<") if arr.dtype.byteorder == ">" else arr.dtype
     if dtype.str not in DTYPES:
         return None
@@ -115,12 +148,16 @@ def _encode(value: Any, buffers: list[bytes], depth: int) -> Any:
         if not all(type(k) is str for k in value):
             return {"$unsupported": "a dict with non-string keys"}
         return {"$dict": [[k, _encode(v, buffers, depth + 1)] for k, v in value.items()]}
-    if isinstance(value, np.ndarray):
-        spec = _array(np.asarray(value), buffers)
+    np = sys.modules.get("numpy")  # not imported yet: then nothing here is a numpy value
+    if np is not None and isinstance(value, np.ndarray):
+        spec = _array(np, np.asarray(value), buffers)
         return {"$nd": spec} if spec else {"$unsupported": f"an array of dtype {value.dtype}"}
-    if isinstance(value, np.generic):
-        spec = _array(np.asarray(value), buffers)
+    if np is not None and isinstance(value, np.generic):
+        spec = _array(np, np.asarray(value), buffers)
         return {"$np": spec} if spec else {"$unsupported": f"a numpy {kind.__name__}"}
+    if kind is PlainArray and value.dtype in DTYPES:
+        buffers.append(value.data)
+        return {"$nd": {"dtype": value.dtype, "shape": list(value.shape), "buf": len(buffers) - 1}}
     if kind is FunctionRef:
         return {"$fn": value.name}
     if kind is Ref:
@@ -157,6 +194,8 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _to_array(spec: Any, blobs: list[bytes]) -> np.ndarray:
+    import numpy as np
+
     if not isinstance(spec, dict) or set(spec) != {"dtype", "shape", "buf"}:
         raise WireError("malformed array")
     dtype, shape, index = spec["dtype"], spec["shape"], spec["buf"]
