@@ -24,7 +24,7 @@ from grader.sandbox.errors import (
     MissingFunction,
     SandboxError,
 )
-from grader.sandbox.launch import Limits
+from grader.sandbox.launch import PRELOAD, STRICT, Limits
 from grader.sandbox.runner import Sandbox
 from grader.sandbox.wire import Unsupported
 
@@ -211,6 +211,30 @@ def test_patching_numpy_in_the_child_leaves_the_grader_alone(sandbox):
     )
     assert value(sandbox, "patched") is True
     assert not np.allclose(1, 2)
+
+
+def test_every_preloaded_module_is_importable_in_the_first_child_and_warm_after(sandbox):
+    """Under bubblewrap the first child imports what it needs itself (the worker answers its
+    load as soon as numpy is in); every later child starts with the preloads in memory."""
+    names = [m for m in PRELOAD if m != "numpy"]
+    body = (
+        "import sys\n"
+        f"WARM = [m for m in {names!r} if m in sys.modules]\n"
+        "import importlib\n"
+        f"LOADED = [importlib.import_module(m).__name__ for m in {names!r}]\n"
+        "def warm():\n    return WARM\n"
+        "def loaded():\n    return LOADED\n"
+    )
+    load(sandbox, body)
+    assert value(sandbox, "loaded") == names
+    cold = set(names) - set(value(sandbox, "warm"))
+    if sandbox.isolation == STRICT:
+        assert {"numpy.random", "statistics", "decimal"} <= cold
+    else:
+        assert not cold  # without bubblewrap a child may be unable to read the runtime
+    sandbox.unload()
+    load(sandbox, body)
+    assert value(sandbox, "warm") == names
 
 
 @pytest.mark.parametrize("strict", ISOLATIONS[:1])

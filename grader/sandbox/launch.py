@@ -30,7 +30,8 @@ BASE_UID = 61000
 
 # Imported by the worker before it forks: the children start warm, and modules that learner
 # code commonly imports stay importable after the uid drop even where the interpreter lives in
-# a directory only root may enter (rlimits-only mode as root).
+# a directory only root may enter (rlimits-only mode as root). Under bubblewrap, where the
+# runtime stays readable, all but numpy wait until the worker's first child is gone.
 PRELOAD = (
     "numpy",
     "numpy.random",

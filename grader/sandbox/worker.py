@@ -274,7 +274,12 @@ def main() -> None:
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(2, 1)
     _become_subreaper()
-    for name in preload:
+    # Under bubblewrap the runtime stays readable after the uid drop, so the first child can
+    # import what it needs itself: the worker answers its first load as soon as numpy is in
+    # (a call sent ahead, grader.early, is waiting for it) and preloads the rest after that
+    # child, for every child from then on.
+    later = preload[1:] if own_pid_namespace else []
+    for name in preload[: len(preload) - len(later)]:
         importlib.import_module(name)
     chan, ctl = Channel(requests, replies, max_frame), Channel(-1, control, max_frame)
     ctl.write({"ok": "ready", "pid": os.getpid(), "uid": os.getuid()})
@@ -301,6 +306,9 @@ def main() -> None:
         _wipe(workdir)
         code = os.waitstatus_to_exitcode(status)
         ctl.write({"exited": {"code": code}})
+        for name in later:
+            importlib.import_module(name)
+        later = []
 
 
 if __name__ == "__main__":
