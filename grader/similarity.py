@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader.course import Course, Exercise
+from grader.csv_cells import cell
 from grader.errors import InputError
 
 if TYPE_CHECKING:
@@ -167,7 +168,8 @@ def write_csv(path: Path, pairs: list[Pair]) -> None:
         writer.writerow(CSV_FIELDS)
         for p in pairs:
             shares = (f"{p.similarity_a:.3f}", f"{p.similarity_b:.3f}")
-            writer.writerow([p.exercise, p.student_a, p.student_b, *shares, p.token_overlap])
+            students = (cell(p.student_a), cell(p.student_b))
+            writer.writerow([p.exercise, *students, *shares, p.token_overlap])
 
 
 def similarity(

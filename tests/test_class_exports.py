@@ -15,6 +15,7 @@ from grader.classgrade.feedback import code, escape
 from grader.classgrade.run import missing_result
 from grader.classgrade.summary_report import ProgressView, render
 from grader.course import load_course
+from grader.csv_cells import cell
 from grader.errors import InputError
 from grader.report import THEME
 from grader.results import CheckResult, ExerciseResult
@@ -85,7 +86,7 @@ def test_odd_student_ids_survive_the_csv_and_the_exports_are_deterministic(tmp_p
         if p.is_file() and "sqlite" not in p.name
     }
     rows = list(csv.reader(io.StringIO((tmp_path / "grades.csv").read_text(encoding="utf-8"))))
-    assert [r[0] for r in rows[1:]] == sorted(ODD_IDS)
+    assert [r[0] for r in rows[1:]] == [cell(s) for s in sorted(ODD_IDS)]
     assert all(r[1:] == ["26", "26"] for r in rows[1:])
     write_all(conn, tmp_path, COURSE)
     again = {
@@ -97,6 +98,18 @@ def test_odd_student_ids_survive_the_csv_and_the_exports_are_deterministic(tmp_p
     assert sorted(p.name for p in (tmp_path / "feedback").iterdir()) == sorted(
         feedback_name(s) for s in ODD_IDS
     )
+
+
+def test_student_ids_that_look_like_formulas_stay_text_in_spreadsheets(tmp_path):
+    ids = ['=HYPERLINK("http://evil.example","x")', "+1+1", "@SUM(A1)", "-2", "ada"]
+    conn = make_gradebook(tmp_path, {s: fake_result(set(EXERCISE.points)) for s in ids})
+    data = write_all(conn, tmp_path, COURSE)
+    for name, column in (("grades.csv", 0), ("canvas.csv", 3)):
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        cells = [r[column] for r in csv.reader(io.StringIO(text))]
+        shown = {c for c in cells if c.lstrip("'") in ids}
+        assert shown == {"'" + s for s in ids if s != "ada"} | {"ada"}, name
+    assert sorted(r["student"] for r in data["students"]) == sorted(ids)  # JSON keeps the id
 
 
 def test_learner_text_cannot_inject_markdown_into_feedback(tmp_path):

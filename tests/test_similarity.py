@@ -181,3 +181,12 @@ def test_a_file_that_is_not_utf8_is_skipped_with_a_note(tmp_path):
     students, problems = sim.read_submissions(tmp_path, load_course())
     assert students[0].files == {}
     assert problems == [f"ivan: {FILE} is not UTF-8 text: skipped"]
+
+
+def test_student_ids_that_look_like_formulas_stay_text_in_the_csv(tmp_path: Path) -> None:
+    path = tmp_path / "pairs.csv"
+    sim.write_csv(path, [sim.Pair("00_weighted_sum", "=cmd()", "@SUM(A1)", 0.95, 0.9, 120)])
+    with path.open(newline="", encoding="utf-8") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert (row["student_a"], row["student_b"]) == ("'=cmd()", "'@SUM(A1)")
+    assert float(row["similarity_a"]) == 0.95

@@ -23,6 +23,7 @@ from typing import Any
 from grader.classgrade import gradebook
 from grader.classgrade.feedback import student_markdown
 from grader.course import Course
+from grader.csv_cells import cell
 
 FEEDBACK_DIR = "feedback"
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
@@ -99,7 +100,8 @@ def grades_csv(data: dict[str, Any]) -> str:
     writer.writerow(["student", *ids, "total"])
     for row in data["students"]:
         scores = [row["exercises"][e]["score"] for e in ids]
-        writer.writerow([row["student"], *("" if s is None else s for s in scores), row["total"]])
+        shown = ("" if s is None else s for s in scores)
+        writer.writerow([cell(row["student"]), *shown, row["total"]])
     return buffer.getvalue()
 
 
@@ -109,7 +111,8 @@ def canvas_csv(data: dict[str, Any]) -> str:
     writer.writerow([*CANVAS_COLUMNS, CANVAS_ASSIGNMENT])
     writer.writerow(["Points Possible", "", "", "", "", data["max_total"]])
     for row in data["students"]:
-        writer.writerow([row["student"], "", "", row["student"], "", row["total"]])
+        student = cell(row["student"])
+        writer.writerow([student, "", "", student, "", row["total"]])
     return buffer.getvalue()
 
 
