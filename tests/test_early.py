@@ -95,14 +95,20 @@ def test_the_check_gets_the_early_outcome(tmp_path: Path) -> None:
     assert early._calls == []  # taken
 
 
-def test_the_call_is_sent_before_numpy_is_imported(tmp_path: Path) -> None:
-    """The head start is worth having only if it comes before the grader's slow imports."""
+def test_the_call_goes_to_the_booted_worker_before_numpy_is_imported() -> None:
+    """The head start is worth having only if it comes before the grader's slow imports,
+    and costs no second worker: it uses the one the entry point has just booted."""
     script = (
         "import sys\n"
         "from grader import early\n"
         "from grader.paths import hidden_from_sandbox\n"
-        "early.start_for_check(['03_backprop', '--solution'], hidden_from_sandbox())\n"
+        "from grader.sandbox import spawn\n"
+        "hide = hidden_from_sandbox()\n"
+        "spawn.spawn_early(hide)\n"
+        "assert len(spawn._early) == 1\n"
+        "early.start_for_check(['03_backprop', '--solution'], hide)\n"
         "assert len(early._calls) == 1, 'nothing was sent'\n"
+        "assert spawn._early == [], 'a second worker was started'\n"
         "assert 'numpy' not in sys.modules, 'numpy was imported first'\n"
         "early.discard()\n"
     )
