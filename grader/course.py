@@ -13,19 +13,21 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
-
-from annotated_types import Len, MinLen
+from typing import TYPE_CHECKING, Annotated, Any
 
 from grader import store
 from grader.errors import InputError
 from grader.paths import CHECKS_DIR, course_root
 from grader.sandbox.launch import Limits
 
+if TYPE_CHECKING:
+    from annotated_types import Len, MinLen
+
 # Plain dataclasses that pydantic validates directly (see _validate): one definition of the
-# schema, and no pydantic import when an unchanged info.toml was validated before.
+# schema, and no pydantic import when an unchanged info.toml was validated before. The
+# annotations stay strings until then, so annotated_types (~20 ms) is imported only by
+# _validate too.
 STRICT = {"extra": "forbid"}
-NonEmpty = Annotated[str, MinLen(1)]
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class Mistake:
     """A known mistake's targeted hint, and the glossary term it is about."""
 
     __pydantic_config__ = STRICT
-    hint: NonEmpty
+    hint: Annotated[str, MinLen(1)]
     glossary: str | None = None
 
 
@@ -57,10 +59,10 @@ class Exercise:
 
     __pydantic_config__ = STRICT
     id: Annotated[str, Len(4, 64)]
-    title: NonEmpty
-    summary: NonEmpty
-    source: NonEmpty
-    hints: Annotated[tuple[NonEmpty, ...], MinLen(1)]
+    title: Annotated[str, MinLen(1)]
+    summary: Annotated[str, MinLen(1)]
+    source: Annotated[str, MinLen(1)]
+    hints: Annotated[tuple[Annotated[str, MinLen(1)], ...], MinLen(1)]
     points: dict[str, int]
     glossary: tuple[str, ...] = ()
     mistakes: dict[str, Mistake] = field(default_factory=dict)
@@ -142,7 +144,10 @@ def _build(data: dict[str, Any]) -> CourseFile:
 
 def _validate(data: dict[str, Any], path: Path) -> CourseFile:
     """Full schema validation with pydantic; a problem is one clear InputError."""
+    from annotated_types import Len, MinLen
     from pydantic import TypeAdapter, ValidationError
+
+    globals().update(Len=Len, MinLen=MinLen)  # the names the schema's annotations use
 
     try:
         parsed = TypeAdapter(CourseFile).validate_python(data)

@@ -111,8 +111,13 @@ def test_the_fast_path_builds_exactly_what_validation_builds():
             lambda t: t.replace("weighted_sum_adds_bias = 2", 'weighted_sum_adds_bias = "two"'),
             "points.weighted_sum_adds_bias",
         ),
+        (lambda t: t.replace('title = "The weighted sum"', 'title = ""'), "at least 1 character"),
+        (
+            lambda t: t.replace('id = "00_weighted_sum"', f'id = "00_{"w" * 70}"', 1),
+            "at most 64 characters",
+        ),
     ],
-    ids=["unknown-key", "bad-id", "points-not-a-number"],
+    ids=["unknown-key", "bad-id", "points-not-a-number", "empty-title", "id-too-long"],
 )
 def test_a_broken_course_file_is_one_clear_error_even_after_a_valid_one(tmp_path, edit, message):
     import shutil
