@@ -26,7 +26,7 @@ class LazyGroup(click.Group):
     LAZY: ClassVar[dict[str, str]] = {
         "glossary": "grader.cli_study:glossary",
         "cards": "grader.cli_study:cards",
-        "quiz": "grader.cli_study:quiz",
+        "quiz": "grader.cli_quiz:quiz",
         "content": "grader.cli_study:content",
         "grade": "grader.cli_instructor:grade",
         "release": "grader.cli_kit:release",

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import grader.content as content_module
-from grader.cli_study import quiz
+from grader.cli_quiz import quiz
 from grader.content import Content, load_content
 from grader.content_schema import QUESTION_TYPES as TYPES
 from grader.export import export, gift

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import grader.content as content_module
-from grader.cli_study import quiz
+from grader.cli_quiz import quiz
 from grader.content import load_content
 from grader.quiz import quiz_mastery
 from grader.store import connect
@@ -23,8 +23,9 @@ VALID = Path(__file__).resolve().parent / "fixtures" / "content" / "valid"
 RUN = (
     "import sys; from pathlib import Path; import grader.content as c; "
     "c._bundled_dir = lambda: Path(sys.argv[1]); "
-    "from grader.cli_study import {command}; {command}(sys.argv[2:], prog_name='dlgrade')"
+    "from grader.{module} import {command}; {command}(sys.argv[2:], prog_name='dlgrade')"
 )
+MODULES = {"quiz": "cli_quiz", "glossary": "cli_study", "cards": "cli_study"}
 # (question id, one line of stdin, right?, a fragment of the feedback for a wrong answer)
 GRADING = [
     ("bias-role", "b", True, None),
@@ -67,7 +68,13 @@ def fixture_content(monkeypatch: pytest.MonkeyPatch) -> None:
 def run_cli(*args: str, stdin: str = "", **env_vars: str) -> subprocess.CompletedProcess:
     """`dlgrade quiz` in a fresh Python process with piped stdin, on the fixture content."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", **env_vars}
-    command = [sys.executable, "-c", RUN.format(command="quiz"), str(VALID), *args]
+    command = [
+        sys.executable,
+        "-c",
+        RUN.format(module="cli_quiz", command="quiz"),
+        str(VALID),
+        *args,
+    ]
     return subprocess.run(
         command, input=stdin, capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
     )
@@ -195,7 +202,7 @@ def test_mastery_counts_questions_right_at_their_latest_attempt() -> None:
     [("glossary", "--list --json"), ("quiz", "-n 1 --json"), ("cards", "--stats --json")],
 )
 def test_study_commands_do_not_import_tensorflow(command: str, args: str) -> None:
-    code = RUN.format(command=command).replace(
+    code = RUN.format(module=MODULES[command], command=command).replace(
         f"{command}(sys.argv[2:], prog_name='dlgrade')",
         f"{command}.main(sys.argv[2:], standalone_mode=False); "
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')); "

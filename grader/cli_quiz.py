@@ -1,0 +1,169 @@
+"""Click commands for concept quizzes: ``quiz`` (practice, review, exam) and ``quiz export``."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import secrets
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from grader import __version__
+from grader import study_report as report
+from grader.cli_study import (
+    StudyError,
+    content_option,
+    interactive,
+    json_option,
+    next_line,
+    now_option,
+    parse_now,
+    study_content,
+)
+from grader.content import UnknownName
+from grader.content_schema import Question
+from grader.export import FORMATS, export
+from grader.quiz import check, exam_sheet, missed, run_quiz, select
+from grader.store import connect
+
+__all__ = ["quiz"]
+
+NO_QUESTIONS = "no questions match these filters"
+CANNOT_WRITE = "cannot write {path}: {reason}"
+
+
+def _ask(prompt: bool, as_json: bool, total: int) -> Callable[[int, Question], str | None]:
+    """Show each question (unless --json) and read its answer: a prompt, or a stdin line."""
+
+    def ask(index: int, question: Question) -> str | None:
+        if not as_json:
+            report.question(index, total, question)
+        if prompt:
+            return report.ask_answer(lambda text: check(question, text))
+        text = next_line()
+        if not as_json:
+            report.echo_answer(text)
+        return text
+
+    return ask
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise StudyError(CANNOT_WRITE.format(path=path, reason=exc.strerror)) from None
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+@click.group(invoke_without_command=True)
+@click.option("--topic", help="Only questions of this topic.")
+@click.option("--exercise", help="Only questions for this exercise (e.g. 03_backprop).")
+@click.option("-n", "count", type=click.IntRange(min=1), help="How many questions [default: 10].")
+@click.option("--seed", type=int, help="Names the form: same seed, same questions and order.")
+@click.option("--ids", help="Comma-separated question ids, asked exactly in that order.")
+@click.option("--review", is_flag=True, help="Ask the questions you missed before.")
+@click.option("--exam", is_flag=True, help="No feedback until the end; write a result file.")
+@click.option("--name", help="Student name for the exam result [default: login name].")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Exam result file [default: ./quiz-result-<timestamp>.json].",
+)
+@content_option
+@json_option
+@now_option
+@click.pass_context
+def quiz(
+    ctx: click.Context,
+    topic: str | None,
+    exercise: str | None,
+    count: int | None,
+    seed: int | None,
+    ids: str | None,
+    review: bool,
+    exam: bool,
+    name: str | None,
+    out: Path | None,
+    content_dirs: tuple[Path, ...],
+    as_json: bool,
+    now_text: str | None,
+) -> None:
+    """Answer concept questions with immediate feedback (or --exam); `quiz export` exports.
+
+    Without a terminal, reads one answer per line: a letter, letters like A,C, true/false,
+    a number (407,050 or 4.0705e5) or a word.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    course, now, conn = study_content(content_dirs), parse_now(now_text), connect()
+    seed = secrets.randbelow(1_000_000) if seed is None else seed
+    wanted = [part.strip() for part in ids.split(",") if part.strip()] if ids else None
+    mode = "exam" if exam else "review" if review else "practice"
+    limit = count or (None if review else 10)
+    try:
+        among = missed(conn) if review else None
+        chosen = select(
+            course, seed=seed, topic=topic, exercise=exercise, n=limit, ids=wanted, among=among
+        )
+    except UnknownName as exc:
+        raise StudyError(str(exc)) from None
+    if not chosen and not review:
+        raise StudyError(NO_QUESTIONS)
+    if not as_json:
+        report.quiz_header(
+            f"dlgrade {__version__} quiz · {mode} · seed {seed} · {len(chosen)} questions"
+        )
+    show = None if exam or as_json else (lambda outcome: report.outcome(outcome, course))
+    ask = _ask(interactive(as_json), as_json, len(chosen))
+    result = run_quiz(conn, chosen, ask, seed=seed, mode=mode, now=now, on_outcome=show)
+    data = result.to_dict()
+    if exam:
+        path = out or Path(f"quiz-result-{now:%Y%m%dT%H%M%SZ}.json")
+        sheet = exam_sheet(result, name or _login(), now)
+        _write(path, json.dumps(sheet, indent=2, ensure_ascii=False) + "\n")
+        data["result_file"] = str(path)
+    if as_json:
+        report.emit_json(data)
+        return
+    report.quiz_summary(result, course, details=exam)
+    if exam:
+        report.wrote(path, "the exam result")
+
+
+@quiz.command("export")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, help="Output format.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="File [default: stdout]."
+)
+@click.option("--topic", help="Only questions of this topic.")
+@content_option
+@json_option
+def export_command(
+    fmt: str, out: Path | None, topic: str | None, content_dirs: tuple[Path, ...], as_json: bool
+) -> None:
+    """Export the question bank as Moodle GIFT, JSON, or a printable Markdown sheet."""
+    course = study_content(content_dirs)
+    if topic is not None and topic not in course.topics:
+        raise StudyError(f"unknown topic '{topic}'")
+    chosen = [q for q in course.questions.values() if topic is None or q.topic == topic]
+    text = export(chosen, course, fmt)
+    if out is None:
+        if as_json:
+            raise StudyError("--json reports on a written file: add --out FILE")
+        sys.stdout.write(text)
+        return
+    _write(out, text)
+    if as_json:
+        report.emit_json({"format": fmt, "out": str(out), "questions": len(chosen)})
+    else:
+        report.wrote(out, f"{len(chosen)} questions ({fmt})")
