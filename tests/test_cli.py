@@ -162,7 +162,7 @@ def test_human_output_works_without_a_terminal(ws, dlgrade_home):
 
 
 def test_learner_output_is_shown_as_written(ws, dlgrade_home):
-    """Rich markup and emoji codes in what learner code prints are not interpreted."""
+    """What learner code prints is shown as text: rich markup such as [bold] is not applied."""
     (ws / "exercises" / "00_weighted_sum.py").write_text(
         "def weighted_sum(x, w, b=0.0):\n    print('[bold]:smile: done[/bold]')\n    return 0.0\n"
     )
