@@ -2,17 +2,23 @@
 
 Exercise 03's check that XOR is learned trains for 5000 epochs: about half of a whole
 ``dlgrade check 03_backprop``. Its inputs are fixed, so the ``dlgrade`` entry point loads
-the learner's file in the sandbox worker it has just booted and sends that call right
-away, before the grader has even imported pytest. The training then runs while the grader
-starts up, and the checks use that same sandbox and child afterwards:
+the learner's file in the sandbox worker it has just booted and sends that call with it,
+before the grader has even imported pytest. As soon as the file is loaded, the child
+forks a copy of itself that trains, while the child itself answers the checks' calls:
 
 * :func:`claim` hands the sandbox to the grading of the very same file (text, names,
   limits, hidden paths and sandbox mode must all match); anything else gets a sandbox
   of its own, as without a head start;
 * :func:`take` gives the check that makes exactly the same call (function and encoded
-  arguments) the outcome. A timeout, crash or exception in it reaches that check as a
-  direct call's would (its timeout counts from when it was sent); the next call then
-  runs in a fresh child, as after any crash.
+  arguments) the copy's outcome. A timeout or exception in it reaches that check as a
+  direct call's would (its timeout counts from when it was sent). A copy that ends
+  without replying (it exited, or went with a child the sandbox replaced) leaves the
+  check to make the call itself, so a crash is reported as a direct call's would be.
+
+The copy starts from the freshly loaded module, as a fresh child would, so the training
+neither sees nor leaves behind any state of the checks' calls. Being the learner's own
+process, it can still harm them (kill the child, say); that costs the learner checks,
+never the grader.
 
 Only ``dlgrade check`` sends a call ahead, and only for the first exercise it grades
 (the one the booted worker is for): class grading (warm workers, time budgets) and
@@ -160,8 +166,7 @@ def take(learner: Learner, fn: str, args: tuple | list, kwargs: dict | None) -> 
         same_file = early.file == (learner.source, learner.filename, learner.name)
         if box is learner.sandbox and same_file and early.call == _encode(fn, args, kwargs):
             _calls.remove(early)
-            box.settle()
-            outcome, box.ahead = box.ahead, None
+            outcome = box.take_ahead()
             if isinstance(outcome, LearnerError) and not isinstance(outcome, LoadFailed):
                 raise outcome
             return None if isinstance(outcome, Exception) else outcome

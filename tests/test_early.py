@@ -1,7 +1,8 @@
 """The early call (grader/early.py): exercise 03's XOR training sent ahead by `dlgrade check`.
 
-The learner files here tell the two paths apart: their ``train`` behaves differently in a
-child that has already trained once, so a result proves which call came first in it.
+The learner files here tell the paths apart: their ``train`` behaves differently in a
+process that has already trained once, so a result proves which call came first in it,
+and a ``train`` that waits for another check's call proves the two ran at the same time.
 """
 
 from __future__ import annotations
@@ -42,8 +43,33 @@ ON_XOR = {
     "timeout": "while True:\n            pass",
     "raises": "raise ValueError('no XOR today')",
     "exits": "import os; os._exit(3)",
-    "kills_worker": "import os, signal; os.kill(os.getppid(), signal.SIGKILL)",
+    "kills_parent": "import os, signal; os.kill(os.getppid(), signal.SIGKILL)",
 }
+# Trains on XOR only once init_params has been called elsewhere meanwhile (the two share a
+# working directory); alone, it gives up after 20 s.
+WAITS_FOR_THE_CHECKS = """
+
+import os as _os
+import time as _time
+
+_init_params, _train = init_params, train
+
+
+def init_params(n_in, n_hidden, n_out, seed=0):
+    open("init_params_was_called", "w").close()
+    return _init_params(n_in, n_hidden, n_out, seed)
+
+
+def train(X, Y, n_hidden=4, lr=2.0, epochs=5000, seed=0):
+    if len(X) == 4:
+        waited = _time.monotonic()
+        while not _os.path.exists("init_params_was_called"):
+            if _time.monotonic() - waited > 20:
+                raise RuntimeError("no other call came while train ran")
+            _time.sleep(0.01)
+    return _train(X, Y, n_hidden, lr, epochs, seed)
+"""
+
 HOSTILE = """
 
 _train = train
@@ -88,11 +114,21 @@ def test_the_check_gets_the_early_outcome(tmp_path: Path) -> None:
     assert direct[XOR_CHECK].status == "failed"  # its child trained for other checks first
 
     ahead = checks(grade(path, exercise(), ahead=True))
-    assert ahead[XOR_CHECK].status == "passed"  # trained first thing, before any check ran
-    assert ahead[LOSS_CHECK].status == "failed"  # so the checks ran in that same child
+    assert ahead[XOR_CHECK].status == "passed"  # trained first thing in its process
+    assert ahead[LOSS_CHECK].status == "passed"  # and left the checks' child untouched
     others = {n: c.status for n, c in ahead.items() if n not in (XOR_CHECK, LOSS_CHECK)}
     assert others == {n: c.status for n, c in direct.items() if n not in (XOR_CHECK, LOSS_CHECK)}
     assert early._calls == []  # taken
+
+
+def test_the_checks_run_while_the_early_call_trains(tmp_path: Path) -> None:
+    path = tmp_path / "03_backprop.py"
+    path.write_text(SOLUTION + WAITS_FOR_THE_CHECKS, encoding="utf-8")
+    result = grade(path, exercise(call_timeout=30), ahead=True)
+    assert early._calls == []
+    by_name = checks(result)
+    assert by_name[XOR_CHECK].status == "passed", by_name[XOR_CHECK].message
+    assert result.passed
 
 
 def test_the_call_goes_to_the_booted_worker_before_numpy_is_imported() -> None:
@@ -166,7 +202,7 @@ def test_a_changed_file_is_graded_directly(tmp_path: Path) -> None:
     assert early._calls == [] and not sent.alive  # the file it ran is not the file graded
 
 
-@pytest.mark.parametrize("behaviour", sorted(ON_XOR))
+@pytest.mark.parametrize("behaviour", ["timeout", "raises", "exits"])
 def test_a_hostile_early_call_fails_only_its_check(tmp_path: Path, behaviour: str) -> None:
     path = tmp_path / "03_backprop.py"
     path.write_text(SOLUTION + HOSTILE.format(action=ON_XOR[behaviour]), encoding="utf-8")
@@ -179,13 +215,32 @@ def test_a_hostile_early_call_fails_only_its_check(tmp_path: Path, behaviour: st
     expected = {
         "timeout": ["did not return within 3 s"],
         "raises": ["no XOR today"],
-        "exits": ["exited with status 3"],
-        # as root the child runs under another uid and may not signal the worker at all
-        "kills_worker": ["sandbox died", "PermissionError"],
+        "exits": ["exited with status 3"],  # the copy exits; the direct call then reports it
     }[behaviour]
     assert any(text in message for text in expected), message
     if behaviour == "timeout":
         assert by_name[XOR_CHECK].status == "timeout"
+    assert result.grader_error is None
+
+
+def test_an_early_call_that_kills_the_checks_child_costs_one_more_check_at_most(
+    tmp_path: Path,
+) -> None:
+    """The copy that trains is the learner's own process: it can kill the child answering
+    the checks (its parent). The check that meets the dead child fails, a fresh child serves
+    the rest, and the XOR check makes its call directly, in a fresh child too."""
+    path = tmp_path / "03_backprop.py"
+    path.write_text(SOLUTION + HOSTILE.format(action=ON_XOR["kills_parent"]), encoding="utf-8")
+    result = grade(path, exercise(call_timeout=3), ahead=True)
+    assert early._calls == []
+    by_name = checks(result)
+    failed = {name for name, c in by_name.items() if c.status != "passed"}
+    messages = {n: by_name[n].message for n in failed}
+    assert XOR_CHECK in failed and len(failed) <= 2, messages
+    # the direct call kills the worker, or as root (another uid) is not allowed to
+    assert any(t in messages[XOR_CHECK] for t in ("sandbox died", "PermissionError")), messages
+    for name in failed - {XOR_CHECK}:
+        assert "killed" in messages[name], messages
     assert result.grader_error is None
 
 
@@ -203,8 +258,8 @@ def test_dlgrade_check_sends_the_call_ahead(tmp_path: Path, dlgrade_home: Path) 
     )
     result = json.loads(done.stdout)
     by_name = {c["name"]: c for c in result["checks"]}
-    assert by_name[XOR_CHECK]["passed"], done.stdout + done.stderr
-    assert not by_name[LOSS_CHECK]["passed"]  # it ran in the child that trained first
+    assert by_name[XOR_CHECK]["passed"], done.stdout + done.stderr  # only the first train works
+    assert by_name[LOSS_CHECK]["passed"]  # in the checks' child too: the copy trained
 
 
 @pytest.mark.parametrize(

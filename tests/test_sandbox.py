@@ -237,6 +237,82 @@ def test_every_preloaded_module_is_importable_in_the_first_child_and_warm_after(
     assert value(sandbox, "warm") == names
 
 
+# -- a call sent ahead (grader.early): made by a copy of the child, beside the other calls --
+
+AHEAD = (
+    "import os, time\n"
+    "def mark():\n    open('marked', 'w').close()\n    return 1\n"
+    "def wait_for_mark(limit):\n"
+    "    waited = time.monotonic()\n"
+    "    while not os.path.exists('marked'):\n"
+    "        if time.monotonic() - waited > limit:\n"
+    "            raise RuntimeError('ran alone')\n"
+    "        time.sleep(0.01)\n"
+    "    return os.getpid()\n"
+    "def pid():\n    return os.getpid()\n"
+    "def leave():\n    os._exit(3)\n"
+    "def spin():\n    while True:\n        pass\n"
+)
+
+
+def begin(box: Sandbox, fn: str, *args, body: str = AHEAD) -> None:
+    box.begin(GOOD + body, "learner.py", "learner.py", fn, list(args))
+
+
+def test_a_call_sent_ahead_runs_beside_the_calls_that_follow(sandbox):
+    begin(sandbox, "wait_for_mark", 1.5)  # within the fixture's 2 s timeout
+    assert value(sandbox, "mark") == 1  # answered while wait_for_mark is still waiting
+    reply = sandbox.take_ahead()
+    assert not isinstance(reply, Exception), reply
+    assert reply.value != value(sandbox, "pid")  # made by a copy of the child
+    assert sandbox.take_ahead() is None  # taken once
+
+
+def test_a_call_sent_ahead_brings_its_own_output_not_the_other_calls(sandbox):
+    body = AHEAD + (
+        "print('printed at load')\n"
+        "def shout(word):\n    print(word)\n    return word\n"
+        "def shout_later():\n    wait_for_mark(1.5)\n    print('printed by the call ahead')\n"
+    )
+    begin(sandbox, "shout_later", body=body)
+    assert value(sandbox, "shout", "printed by another call") == "printed by another call"
+    assert value(sandbox, "mark") == 1
+    reply = sandbox.take_ahead()
+    assert not isinstance(reply, Exception), reply
+    assert reply.output.splitlines() == ["printed at load", "printed by the call ahead"]
+
+
+def test_a_call_sent_ahead_that_ends_its_process_is_left_to_the_caller(sandbox):
+    begin(sandbox, "leave")
+    assert sandbox.take_ahead() is None  # no reply: the caller makes the call itself
+    assert np.array_equal(value(sandbox, "double", 3), 6)  # the child is unharmed
+    with pytest.raises(LearnerCrashed, match="exited with status 3"):
+        value(sandbox, "leave")
+
+
+def test_a_call_sent_ahead_that_never_returns_times_out_and_the_sandbox_restarts(sandbox):
+    begin(sandbox, "spin")
+    assert np.array_equal(value(sandbox, "double", 1), 2)
+    outcome = sandbox.take_ahead()
+    assert isinstance(outcome, LearnerTimeout) and "spin did not return within 2 s" in str(outcome)
+    assert not sandbox.alive  # the copy went with it
+    load(sandbox, "")
+    assert np.array_equal(value(sandbox, "double", 2), 4)
+
+
+def test_a_sandbox_reset_beside_a_call_sent_ahead_leaves_it_to_the_caller(sandbox):
+    begin(sandbox, "wait_for_mark", 1.9)
+    with pytest.raises(LearnerTimeout):
+        value(sandbox, "spin")  # another call times out: the whole sandbox is stopped
+    assert sandbox.take_ahead() is None
+
+
+def test_a_file_that_fails_to_load_with_a_call_sent_ahead_reports_the_load(sandbox):
+    begin(sandbox, "pid", body="raise ValueError('broken at import')\n")
+    outcome = sandbox.take_ahead()
+    assert isinstance(outcome, LoadFailed) and "broken at import" in str(outcome)
+
+
 @pytest.mark.parametrize("strict", ISOLATIONS[:1])
 def test_strict_sandbox_sees_no_solutions_no_network_and_a_private_tmp(strict, tmp_path):
     marker = Path("/tmp") / f"dlgrade-host-marker-{os.getpid()}"

@@ -217,8 +217,10 @@ def bwrap_command(bwrap: str, workdir: Path, limits: Limits, hide: Iterable[Path
     return cmd
 
 
-def worker_argv(code_dir: str, workdir: str, limits: Limits, control_fd: int, pidns: bool) -> list:
-    """The Python command line of the worker itself."""
+def worker_argv(
+    code_dir: str, workdir: str, limits: Limits, fds: tuple[int, int], pidns: bool
+) -> list:
+    """The Python command line of the worker itself; ``fds`` are its control and side pipes."""
     return [
         sys.executable,
         "-I",
@@ -228,5 +230,5 @@ def worker_argv(code_dir: str, workdir: str, limits: Limits, control_fd: int, pi
         str(limits.max_frame_mb << 20),
         ",".join(limits.preload if pidns else limits.preload + PRELOAD_WITHOUT_BUBBLEWRAP),
         "pidns" if pidns else "-",
-        str(control_fd),
+        *(str(fd) for fd in fds),
     ]

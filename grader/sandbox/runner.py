@@ -5,8 +5,10 @@ source; the worker forks a child for it. ``call`` sends one function call and
 waits, with a wall-clock deadline, for the reply; replies are decoded strictly
 (see :mod:`grader.sandbox.wire`), never unpickled. A timeout kills the whole
 sandbox (it is restarted on the next ``load``); a crash costs only the child.
-``begin`` sends a load and one call before the worker has even started, and
-``settle`` collects the outcome later (used by :mod:`grader.early`).
+``begin`` sends a load with one call before the worker has even started: the
+child runs that call in a forked copy of itself, alongside the calls that
+follow, and ``take_ahead`` collects its reply from a pipe of its own (used by
+:mod:`grader.early`).
 """
 
 from __future__ import annotations
@@ -62,8 +64,10 @@ class Sandbox:
         self.proc: subprocess.Popen[bytes] | None = None
         self.loaded = False
         self._gone: int | None = None  # exit code of a child that is gone, not yet reported
-        self.ahead: Reply | Exception | None = None
-        self._began: tuple[str, str, float] | None = None
+        self.ahead: Exception | None = None  # why the load sent with a call failed
+        self._began: tuple[str, float] | None = None
+        self._pending: tuple[str, int, float] | None = None  # the call sent ahead
+        self._load_output = ""  # what the file printed while loading, for that call
         self._exited = False
         self._next_id = 0
 
@@ -100,7 +104,8 @@ class Sandbox:
         max_frame = self.limits.max_frame_mb << 20
         self._replies = FrameReader(self.proc.stdout.fileno(), max_frame)
         self._control = FrameReader(control_r, max_frame)
-        for fd in (self.proc.stdout.fileno(), control_r):
+        self._side = FrameReader(spawned.side_fd, max_frame)
+        for fd in (self.proc.stdout.fileno(), control_r, spawned.side_fd):
             os.set_blocking(fd, False)
         self._control_fd = control_r
         self.output = OutputBuffer(self.proc.stderr, self.limits.output_kb << 10)
@@ -128,6 +133,7 @@ class Sandbox:
     def close(self) -> None:
         """Kill the worker and everything under it; remove its work directory."""
         proc, self.proc, self.loaded, self._began = self.proc, None, False, None
+        self._pending = None
         if proc is None:
             return
         if not self.bwrap and self.uid is not None:
@@ -143,8 +149,9 @@ class Sandbox:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.kill()
         proc.wait()
-        with contextlib.suppress(OSError):
-            os.close(self._control_fd)
+        for fd in (self._control_fd, self._side.fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
         for stream in (proc.stdin, proc.stdout):
             with contextlib.suppress(OSError):
                 stream.close()
@@ -228,7 +235,14 @@ class Sandbox:
         self._send_load(source, filename, name, driver)
         self._finish_load(filename, self.output.mark())
 
-    def _send_load(self, source: str, filename: str, name: str, driver: str | None) -> None:
+    def _send_load(
+        self,
+        source: str,
+        filename: str,
+        name: str,
+        driver: str | None,
+        ahead: dict[str, Any] | None = None,
+    ) -> None:
         if self._exited:
             self._discard_replies()  # a dead child's last words are not the new one's
         self._exited, self._gone = False, None
@@ -242,6 +256,7 @@ class Sandbox:
                 "limits": self.limits.child(),
                 "imports": list(self.limits.imports),
                 "driver": driver,
+                "ahead": ahead,
             }
         )
 
@@ -303,6 +318,7 @@ class Sandbox:
         on_event: Callable[[Any], None] | None = None,
     ) -> tuple[int, Reply]:
         """Call the loaded child's function ``fn``; returns (call id, reply)."""
+        self.settle()
         if not self.loaded:
             raise LearnerCrashed("your code is not running (it crashed earlier)")
         timeout = timeout or self.limits.call_timeout
@@ -320,19 +336,28 @@ class Sandbox:
         keep: bool = False,
         return_args: bool = False,
     ) -> int:
-        self._next_id += 1
-        self._send(
-            {
-                "op": "call",
-                "id": self._next_id,
-                "fn": fn,
-                "args": list(args),
-                "kwargs": kwargs or {},
-                "keep": keep,
-                "return_args": return_args,
-            }
-        )
+        self._send(self._call_message(fn, args, kwargs, keep=keep, return_args=return_args))
         return self._next_id
+
+    def _call_message(
+        self,
+        fn: str,
+        args: list[Any],
+        kwargs: dict[str, Any] | None,
+        *,
+        keep: bool = False,
+        return_args: bool = False,
+    ) -> dict[str, Any]:
+        self._next_id += 1
+        return {
+            "op": "call",
+            "id": self._next_id,
+            "fn": fn,
+            "args": list(args),
+            "kwargs": kwargs or {},
+            "keep": keep,
+            "return_args": return_args,
+        }
 
     def _finish_call(
         self,
@@ -359,7 +384,10 @@ class Sandbox:
             ) from None
         except LearnerCrashed as exc:
             raise LearnerCrashed(exc.message, output=self.output.since(mark)) from None
-        output = self.output.since(mark)
+        return self._outcome(fn, call_id, reply, self.output.since(mark))
+
+    def _outcome(self, fn: str, call_id: int, reply: dict, output: str) -> Reply:
+        """The decoded reply to call ``call_id``, or the error a failed call raises."""
         if reply.get("id") != call_id:
             self.close()
             raise LearnerCrashed("your code sent a reply out of turn", output=output)
@@ -392,33 +420,83 @@ class Sandbox:
         args: list[Any],
         kwargs: dict[str, Any] | None = None,
     ) -> None:
-        """Start the worker, load ``source`` and call ``fn``, without waiting for any of it.
+        """Start the worker and load ``source`` with a call to ``fn``, without waiting.
 
-        The worker reads the messages once it has started. :meth:`settle` (which the
-        next :meth:`load` also does) collects the outcome into ``ahead``: the reply, or
-        the error a direct call would have raised. A child that survived the call stays
-        loaded and serves the next calls; ``load`` replaces it with a fresh one. The
-        call's timeout counts from now, the worker's start-up included.
+        The worker reads the load once it has started. The child forks a copy of itself
+        as soon as the file is loaded; the copy makes the call while the child answers
+        the calls that follow (the next :meth:`load` or :meth:`call` waits for the load
+        only, in :meth:`settle`). :meth:`take_ahead` collects the outcome. The call's
+        timeout counts from now, the worker's start-up included.
         """
         self._spawn()
-        self._began = (filename, fn, time.monotonic())
-        self._send_load(source, filename, name, None)
-        self._send_call(fn, args, kwargs)
+        ahead = self._call_message(fn, args, kwargs)
+        self._began = (filename, time.monotonic())
+        self._pending = (fn, ahead["id"], self._began[1])
+        self._send_load(source, filename, name, None, ahead)
 
     def settle(self) -> None:
-        """Collect the outcome of the call :meth:`begin` sent, if it is still out."""
+        """Wait for the load :meth:`begin` sent; if it failed, ``ahead`` says how."""
         if self._began is None:
             return
-        filename, fn, began = self._began
+        filename, began = self._began
         self._began = None
         try:
             self._await_ready(began + START_TIMEOUT)
             self._finish_load(filename, 0)
-            timeout = self.limits.call_timeout
-            # Collected late, the call's output cannot be told from the module's: keep both.
-            self.ahead = self._finish_call(fn, self._next_id, 0, began + timeout, timeout)
+            self._load_output = self.output.since(0)
         except (LearnerError, SandboxError) as exc:
-            self.ahead = exc
+            self.ahead, self._pending = exc, None
+
+    def take_ahead(self) -> Reply | Exception | None:
+        """The outcome of the call :meth:`begin` sent: its reply, or the error a direct
+        call would have raised (a load that failed included).
+
+        None when there is nothing to take: no call was sent, it was taken already, or
+        the copy making it ended without a reply (killed with a child the sandbox
+        replaced, say); the caller then makes the call itself. The outcome's output is
+        what the module printed while loading, then what the copy printed.
+        """
+        self.settle()
+        if self.ahead is not None:
+            outcome, self.ahead = self.ahead, None
+            return outcome
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return None
+        fn, call_id, began = pending
+        timeout = self.limits.call_timeout
+        try:
+            reply = self._side_reply(began + timeout)
+        except LearnerTimeout:
+            self.close()  # what the copy printed goes with it
+            message = f"{fn} did not return within {timeout:g} s (an endless loop?)"
+            return LearnerTimeout(message, output=self._load_output)
+        except wire.WireError as exc:
+            self.close()
+            return LearnerCrashed(f"your code sent a malformed reply ({exc})")
+        if reply is None:
+            return None
+        printed = reply.pop("printed", "")
+        printed = printed if isinstance(printed, str) else ""
+        cap = self.limits.output_kb << 10
+        if len(printed) > cap:
+            printed = printed[:cap] + "\n… (output truncated)"
+        try:
+            return self._outcome(fn, call_id, reply, self._load_output + printed)
+        except LearnerError as exc:
+            return exc
+
+    def _side_reply(self, deadline: float) -> dict | None:
+        """The one frame the forked copy writes, or None if its pipe closes without it."""
+        while True:
+            reply = self._side.next()
+            if reply is not None or self._side.closed:
+                return reply
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LearnerTimeout("timed out")
+            if select.select([self._side.fd], [], [], left)[0]:
+                self._side.feed()
 
 
 def _remove_tree(path: Path) -> None:

@@ -38,6 +38,7 @@ class Spawned:
 
     proc: subprocess.Popen
     control_fd: int
+    side_fd: int
     workdir: Path
     key: tuple
 
@@ -85,11 +86,13 @@ def spawn(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> Spawned:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     control_r, control_w = os.pipe()
+    side_r, side_w = os.pipe()
+    fds = (control_w, side_w)
     if bwrap:
-        argv = command + worker_argv(INSIDE_CODE, INSIDE_WORK, limits, control_w, pidns=True)
+        argv = command + worker_argv(INSIDE_CODE, INSIDE_WORK, limits, fds, pidns=True)
         env, cwd = {}, None
     else:
-        argv = worker_argv(str(SANDBOX_CODE), str(workdir), limits, control_w, pidns=False)
+        argv = worker_argv(str(SANDBOX_CODE), str(workdir), limits, fds, pidns=False)
         env, cwd = clean_env(str(workdir)), workdir
     if cpu is not None:
         argv = [shutil.which("taskset"), "-c", str(cpu), *argv]
@@ -99,18 +102,20 @@ def spawn(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> Spawned:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            pass_fds=(control_w,),
+            pass_fds=fds,
             env=env,
             cwd=cwd,
             start_new_session=True,
         )
     except OSError:
         os.close(control_r)
+        os.close(side_r)
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     finally:
         os.close(control_w)
-    return Spawned(proc, control_r, workdir, key)
+        os.close(side_w)
+    return Spawned(proc, control_r, side_r, workdir, key)
 
 
 def _remove_stale_workdirs() -> None:
@@ -161,4 +166,6 @@ def _discard_early() -> None:
         except OSError:
             spawned.proc.kill()
         spawned.proc.wait()
+        for fd in (spawned.control_fd, spawned.side_fd):
+            os.close(fd)
         shutil.rmtree(spawned.workdir, ignore_errors=True)

@@ -7,8 +7,14 @@ calls until ``unload``. When the child is gone the worker kills everything the
 child left behind, empties the work directory and reports the exit on a
 control channel the child has no handle to.
 
+A load may carry one call sent ahead (``grader.early``): the child forks a copy
+of itself right after loading, the copy makes that call and writes its reply to
+the side pipe, and the child itself goes on answering the calls that follow, so
+a long call runs alongside the rest.
+
 File descriptors: 0 requests, 1 replies (shared with the child), 2 learner
-output, and a control descriptor named on the command line (worker only).
+output, and two named on the command line: control (worker only) and side (only
+the first child and the copy it forks keep it).
 Only the standard library, numpy and the sibling ``wire`` module are imported
 here; nothing of the grader is visible.
 """
@@ -32,6 +38,8 @@ import procs  # noqa: E402
 import wire  # noqa: E402
 
 sys.path.remove(_HERE)
+
+MAX_PRINTED = 256 << 10  # what a call sent ahead may print that reaches the grader
 
 LIMITS = {
     "memory_mb": (resource.RLIMIT_AS, 1 << 20),
@@ -167,8 +175,57 @@ def _drop_privileges(uid: int | None, workdir: str) -> None:
     os.setuid(uid)
 
 
-def _child(chan: Channel, request: dict, workdir: str) -> None:
+class _SideChannel(Channel):
+    """The copy's pipe to the grader: its reply carries what the copy printed.
+
+    The copy's stdout and stderr go to a memory file instead of the output shared with
+    the child, so that what the call printed can be told apart from what the checks'
+    calls printed meanwhile. The file obeys the file size limit.
+    """
+
+    def __init__(self, wfd: int, max_frame: int, printed: int) -> None:
+        super().__init__(-1, wfd, max_frame)
+        self.printed = printed
+
+    def write(self, message: dict) -> None:
+        os.lseek(self.printed, 0, os.SEEK_SET)
+        text = os.read(self.printed, MAX_PRINTED).decode("utf-8", "replace")
+        super().write({**message, "printed": text})
+
+
+def _ahead(chan: Channel, request: dict, module, driver, filename: str, side: int) -> None:
+    """Fork a copy that makes the call sent ahead and replies on ``side``, then exits.
+
+    The copy starts from the freshly loaded module, as a new child would; it may use
+    every CPU (the worker may be pinned to one), since it does not answer the grader's
+    calls. When no process can be forked, nothing is sent: the grader sees the side
+    pipe close without a reply and makes the call itself.
+    """
+    with contextlib.suppress(OSError):
+        if os.fork() == 0:
+            code = 0
+            try:
+                for fd in (chan.rfd, chan.wfd):
+                    os.dup2(os.open(os.devnull, os.O_RDWR), fd)
+                printed = os.memfd_create("printed")
+                for fd in (1, 2):
+                    os.dup2(printed, fd)
+                with contextlib.suppress(OSError):
+                    os.sched_setaffinity(0, range(os.cpu_count() or 1))
+                side_chan = _SideChannel(side, chan.max_frame, printed)
+                _call(side_chan, request, module, driver, {}, filename)
+            except BaseException:
+                code = 70
+            finally:
+                os._exit(code)
+    os.close(side)
+
+
+def _child(chan: Channel, request: dict, workdir: str, side: int | None) -> None:
     os.setsid()
+    if side is not None and not request.get("ahead"):
+        os.close(side)
+        side = None
     filename, path = request["filename"], os.path.join(workdir, request["name"])
     procs.import_quietly(request.get("imports", []))
     with open(path, "w", encoding="utf-8") as handle:
@@ -200,7 +257,12 @@ def _child(chan: Channel, request: dict, workdir: str) -> None:
             }
         )
         return
+    for stream in (sys.stdout, sys.stderr):  # what loading printed is out before "loaded"
+        with contextlib.suppress(Exception):
+            stream.flush()
     chan.write({"ok": "loaded"})
+    if side is not None:
+        _ahead(chan, request["ahead"], module, driver, filename, side)
     kept: dict = {}
     while True:
         request = chan.read()
@@ -270,7 +332,8 @@ def main() -> None:
     workdir, max_frame = sys.argv[1], int(sys.argv[2])
     preload = [m for m in sys.argv[3].split(",") if m]
     own_pid_namespace = sys.argv[4] == "pidns"
-    requests, replies, control = os.dup(0), os.dup(1), int(sys.argv[5])
+    requests, replies = os.dup(0), os.dup(1)
+    control, side = int(sys.argv[5]), int(sys.argv[6])
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(2, 1)
     _become_subreaper()
@@ -295,11 +358,14 @@ def main() -> None:
             code = 0
             try:
                 os.close(control)
-                _child(chan, request, workdir)
+                _child(chan, request, workdir, side)
             except BaseException:
                 code = 70
             finally:
                 os._exit(code)
+        if side is not None:  # only the first child may have a call sent ahead
+            os.close(side)
+            side = None
         _, status = os.waitpid(pid, 0)
         _sweep(request.get("uid"), pid, own_pid_namespace)
         _reap_orphans(patience=0.5)
