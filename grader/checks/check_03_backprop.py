@@ -16,6 +16,7 @@ from grader.expect import as_numeric, expect_close, expect_that
 NAMES = ("W1", "b1", "W2", "b2")
 # `dlgrade check` sends test_train_learns_xor's call, train(XOR_X, XOR_Y), ahead: info.toml
 # declares it again as data (`early_call`), and tests/test_early.py checks the two agree.
+# That check comes last, so every other check runs while the call sent ahead trains.
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_Y = np.array([[0.0], [1.0], [1.0], [0.0]])
 EPS = 1e-6
@@ -320,26 +321,6 @@ def test_train_loss_goes_down(learner, rng):
     )
 
 
-def test_train_learns_xor(learner, reference):
-    """With the defaults, the network learns XOR, which no single perceptron can"""
-    params, _ = _pair(learner.train(XOR_X, XOR_Y), "train(X_xor, Y_xor)")
-    params = {k: as_numeric(v, what=k) for k, v in _entries(params, NAMES, "params").items()}
-    expect_that(
-        all(params[k].shape == s for k, s in _shapes(2, 4, 1).items()),
-        "the trained parameters should keep the shapes W1 (2, 4), b1 (4,), W2 (4, 1), b2 (1,)",
-        got={k: v.shape for k, v in params.items()},
-    )
-    outputs = reference.forward(XOR_X, params)[0].ravel()
-    expect_that(
-        bool(np.array_equal(np.round(outputs), [0.0, 1.0, 1.0, 0.0])),
-        "after train(X_xor, Y_xor) the outputs should round to [0, 1, 1, 0]. If the gradient "
-        "checks pass, look at init_params: weights much smaller than std 0.5 can leave "
-        "training stuck on a plateau",
-        expected=[0, 1, 1, 0],
-        got=outputs,
-    )
-
-
 def test_train_matches_gradient_descent(learner, reference, rng):
     """train repeats forward → loss → backward → step from init_params(seed)"""
     X, Y, _ = _problem(rng, 6, 2, 1, 2)
@@ -360,3 +341,23 @@ def test_train_matches_gradient_descent(learner, reference, rng):
     got_params = _entries(got_params, NAMES, "params from train")
     for name in NAMES:
         expect_close(got_params[name], params[name], what=f"{name} after {epochs} epochs")
+
+
+def test_train_learns_xor(learner, reference):
+    """With the defaults, the network learns XOR, which no single perceptron can"""
+    params, _ = _pair(learner.train(XOR_X, XOR_Y), "train(X_xor, Y_xor)")
+    params = {k: as_numeric(v, what=k) for k, v in _entries(params, NAMES, "params").items()}
+    expect_that(
+        all(params[k].shape == s for k, s in _shapes(2, 4, 1).items()),
+        "the trained parameters should keep the shapes W1 (2, 4), b1 (4,), W2 (4, 1), b2 (1,)",
+        got={k: v.shape for k, v in params.items()},
+    )
+    outputs = reference.forward(XOR_X, params)[0].ravel()
+    expect_that(
+        bool(np.array_equal(np.round(outputs), [0.0, 1.0, 1.0, 0.0])),
+        "after train(X_xor, Y_xor) the outputs should round to [0, 1, 1, 0]. If the gradient "
+        "checks pass, look at init_params: weights much smaller than std 0.5 can leave "
+        "training stuck on a plateau",
+        expected=[0, 1, 1, 0],
+        got=outputs,
+    )
