@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 
 import numpy as np
 import pytest
@@ -80,6 +81,31 @@ def test_non_finite_floats_are_spelt_out_not_accepted_silently():
         raw_frame('{"value": NaN}')
     with pytest.raises(wire.WireError):
         raw_frame('{"value": Infinity}')
+
+
+def test_long_lists_of_floats_cross_as_bytes_and_stay_lists_of_floats():
+    losses = [1.0 / (k + 1) for k in range(5000)]
+    frame = wire.encode({"value": losses})
+    assert len(frame) < 5000 * 8 + 200  # bytes, not JSON text
+    back = roundtrip(losses)
+    assert type(back) is list and all(type(v) is float for v in back) and back == losses
+    short = [0.5, 0.25]
+    assert roundtrip(short) == short and b"0.25" in wire.encode({"value": short})
+
+
+def test_a_list_of_floats_with_nan_is_spelt_out_and_bad_float_bytes_are_refused():
+    values = [0.5] * 100 + [float("nan"), float("-inf")]
+    back = roundtrip(values)
+    assert back[:100] == [0.5] * 100 and math.isnan(back[100]) and back[101] == float("-inf")
+    nan = struct.pack("<d", float("nan"))
+    with pytest.raises(wire.WireError, match="non-finite"):
+        raw_frame('{"value": {"$floats": 0}, "$buffers": [[0, 16]]}', nan + nan)
+    with pytest.raises(wire.WireError, match="whole float64s"):
+        raw_frame('{"value": {"$floats": 0}, "$buffers": [[0, 12]]}', bytes(12))
+    with pytest.raises(wire.WireError):
+        raw_frame('{"value": {"$floats": 1}, "$buffers": [[0, 8]]}', bytes(8))
+    with pytest.raises(wire.WireError):
+        raw_frame('{"value": [1.0, 1e999]}')  # JSON's overflow parses as inf
 
 
 def test_unencodable_values_become_unsupported_markers():

@@ -4,9 +4,11 @@ A frame is an 8-byte header (JSON length, binary length, big-endian) followed by
 a UTF-8 JSON document and the raw little-endian bytes of any arrays it carries.
 Plain JSON covers None, bool, int, finite float, str and list; everything else
 is a one-key marker object: ``$float`` (NaN and infinities, spelt out so they
-are never accepted silently), ``$tuple``, ``$dict``, ``$nd`` (ndarray),
-``$np`` (numpy scalar), ``$unsupported`` (a value the sender could not encode),
-and, trusted side to child only, ``$fn`` and ``$ref``.
+are never accepted silently), ``$floats`` (a long list of finite floats, as
+float64 bytes: a list of 5000 losses costs ~1 ms instead of ~9 ms in JSON),
+``$tuple``, ``$dict``, ``$nd`` (ndarray), ``$np`` (numpy scalar),
+``$unsupported`` (a value the sender could not encode), and, trusted side to
+child only, ``$fn`` and ``$ref``.
 
 This module runs on both sides of the boundary, so it imports only the
 standard library and numpy, and numpy only once an array is decoded: the
@@ -18,6 +20,7 @@ grader.
 
 from __future__ import annotations
 
+import array
 import json
 import math
 import struct
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 HEADER = struct.Struct(">II")
+MIN_FLOATS = 64  # a shorter list of floats stays plain JSON
 MAX_JSON = 16 << 20
 MAX_DEPTH = 64
 MAX_DIMS = 32
@@ -120,6 +124,16 @@ class Ref:
 # -- encoding -------------------------------------------------------------------------------
 
 
+def _finite_floats(items: list) -> bool:
+    return all(type(v) is float for v in items) and all(map(math.isfinite, items))
+
+
+def _little_endian(floats: array.array) -> array.array:
+    if sys.byteorder == "big":
+        floats.byteswap()
+    return floats
+
+
 def _array(np: Any, arr: np.ndarray, buffers: list[bytes]) -> dict[str, Any] | None:
     dtype = arr.dtype.newbyteorder("<") if arr.dtype.byteorder == ">" else arr.dtype
     if dtype.str not in DTYPES:
@@ -141,6 +155,9 @@ def _encode(value: Any, buffers: list[bytes], depth: int) -> Any:
             return value
         return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
     if kind is list:
+        if len(value) >= MIN_FLOATS and _finite_floats(value):
+            buffers.append(_little_endian(array.array("d", value)).tobytes())
+            return {"$floats": len(buffers) - 1}
         return [_encode(v, buffers, depth + 1) for v in value]
     if kind is tuple:
         return {"$tuple": [_encode(v, buffers, depth + 1) for v in value]}
@@ -241,6 +258,13 @@ def _decode(value: Any, blobs: list[bytes], depth: int, trusted: bool) -> Any:
                 raise WireError("malformed dict entry")
             out[pair[0]] = _decode(pair[1], blobs, depth + 1, trusted)
         return out
+    if tag == "$floats" and type(body) is int and 0 <= body < len(blobs):
+        if len(blobs[body]) % 8:
+            raise WireError("a list of floats whose bytes are not whole float64s")
+        floats = _little_endian(array.array("d", blobs[body])).tolist()
+        if not all(map(math.isfinite, floats)):
+            raise WireError("non-finite float in a list of floats")
+        return floats
     if tag == "$nd":
         return _to_array(body, blobs)
     if tag == "$np":
