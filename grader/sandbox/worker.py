@@ -211,9 +211,7 @@ def _ahead(chan: Channel, request: dict, module, driver, filename: str, side: in
                 for fd in (1, 2):
                     os.dup2(printed, fd)
                 with contextlib.suppress(OSError):
-                    pinned = os.sched_getaffinity(0)
-                    others = set(range(os.cpu_count() or 1)) - pinned
-                    os.sched_setaffinity(0, others or pinned)
+                    os.sched_setaffinity(0, range(os.cpu_count() or 1))
                 side_chan = _SideChannel(side, chan.max_frame, printed)
                 _call(side_chan, request, module, driver, {}, filename)
             except BaseException:
