@@ -9,7 +9,11 @@ slows them all alike; a fixed pure-Python loop is timed before and after to show
 the machine was. Python's bytecode cache is on, as on a learner's machine after the first
 run (PYTHONDONTWRITEBYTECODE is dropped from the environment).
 
-    python benchmarks/bench_check.py [--runs 9]
+With ``--against DIR`` (another checkout, say a git worktree of an older commit) every
+run of an exercise here is followed by one of the same exercise there, so a before/after
+comparison sees the same machine speed on both sides.
+
+    python benchmarks/bench_check.py [--runs 9] [--against DIR]
 """
 
 from __future__ import annotations
@@ -35,13 +39,19 @@ def calibration() -> float:
     return time.perf_counter() - started
 
 
-def time_check(exercise: str, env: dict[str, str]) -> tuple[float, str]:
+def time_check(
+    exercise: str, env: dict[str, str], checkout: str | None = None
+) -> tuple[float, str]:
+    """Wall time of ``dlgrade check EXERCISE --solution`` (from ``checkout`` if given)."""
+    if checkout:
+        env = {**env, "PYTHONPATH": checkout}
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "grader", "check", exercise, "--solution", "--json"],
         capture_output=True,
         text=True,
         env=env,
+        cwd=checkout,
         check=False,
     )
     elapsed = time.perf_counter() - started
@@ -53,27 +63,29 @@ def time_check(exercise: str, env: dict[str, str]) -> tuple[float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--against", metavar="DIR", help="another checkout, timed in turn")
     args = parser.parse_args()
     exercises = [e.id for e in load_course().exercises if not e.limits.imports]
+    sides = [None, os.path.abspath(args.against)] if args.against else [None]
     before = calibration()
-    times: dict[str, list[float]] = {e: [] for e in exercises}
+    times: dict[tuple, list[float]] = {(e, s): [] for e in exercises for s in sides}
     isolation = {}
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "DLGRADE_HOME": home}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        for exercise in exercises:  # warm-up: bytecode cache, validated course file
-            time_check(exercise, env)
+        for key in times:  # warm-up: bytecode cache, validated course file
+            time_check(key[0], env, key[1])
         for _ in range(args.runs):
-            for exercise in exercises:
-                elapsed, isolation[exercise] = time_check(exercise, env)
-                times[exercise].append(elapsed)
+            for key in times:
+                elapsed, isolation[key] = time_check(key[0], env, key[1])
+                times[key].append(elapsed)
     after = calibration()
     print(f"{'exercise':<18} {'median s':>9} {'worst s':>8}  isolation")
-    for exercise in exercises:
-        runs = times[exercise]
+    for (exercise, side), runs in times.items():
+        name = exercise if side is None else f"  against {exercise[:2]}"
         print(
-            f"{exercise:<18} {statistics.median(runs):>9.3f} {max(runs):>8.3f}  "
-            f"{isolation[exercise]}"
+            f"{name:<18} {statistics.median(runs):>9.3f} {max(runs):>8.3f}  "
+            f"{isolation[exercise, side]}"
         )
     print(f"calibration loop: {before:.2f} s before, {after:.2f} s after")
 
