@@ -323,21 +323,10 @@ class Sandbox:
             raise LearnerCrashed("your code is not running (it crashed earlier)")
         timeout = timeout or self.limits.call_timeout
         mark = self.output.mark()
-        call_id = self._send_call(fn, args, kwargs, keep=keep, return_args=return_args)
-        deadline = time.monotonic() + timeout
+        message = self._call_message(fn, args, kwargs, keep=keep, return_args=return_args)
+        self._send(message)
+        call_id, deadline = message["id"], time.monotonic() + timeout
         return call_id, self._finish_call(fn, call_id, mark, deadline, timeout, on_event)
-
-    def _send_call(
-        self,
-        fn: str,
-        args: list[Any],
-        kwargs: dict[str, Any] | None,
-        *,
-        keep: bool = False,
-        return_args: bool = False,
-    ) -> int:
-        self._send(self._call_message(fn, args, kwargs, keep=keep, return_args=return_args))
-        return self._next_id
 
     def _call_message(
         self,
