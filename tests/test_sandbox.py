@@ -307,6 +307,17 @@ def test_a_sandbox_reset_beside_a_call_sent_ahead_leaves_it_to_the_caller(sandbo
     assert sandbox.take_ahead() is None
 
 
+def test_garbage_written_to_the_side_pipe_at_import_fails_only_the_call_sent_ahead(sandbox):
+    """The child holds the side pipe while the file loads (the copy is forked after): a file
+    may write to it, and that is read as a malformed reply to the call sent ahead."""
+    forger = "import os, sys\nos.write(int(sys.argv[6]), b'\\xff' * 64)\n"
+    begin(sandbox, "pid", body=forger + AHEAD)
+    outcome = sandbox.take_ahead()
+    assert isinstance(outcome, LearnerCrashed) and "malformed reply" in str(outcome)
+    load(sandbox, "")
+    assert np.array_equal(value(sandbox, "double", 2), 4)
+
+
 def test_a_file_that_fails_to_load_with_a_call_sent_ahead_reports_the_load(sandbox):
     begin(sandbox, "pid", body="raise ValueError('broken at import')\n")
     outcome = sandbox.take_ahead()
