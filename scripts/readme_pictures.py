@@ -1,0 +1,74 @@
+"""Regenerate the README's terminal pictures from real ``dlgrade`` runs.
+
+Each picture is the colour output of a real command, run in a fresh workspace and recorded
+with Rich (``Text.from_ansi`` then ``save_svg``), so the pictures cannot drift from what
+dlgrade prints. Run from the repository root: ``python scripts/readme_pictures.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+from rich.console import Console
+from rich.text import Text
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+WIDTH = 88
+
+
+def patched(exercise: str, variant: str) -> str:
+    """A known-mistake variant of the reference (tests/fixtures/mistakes.toml)."""
+    table = tomllib.loads((ROOT / "tests" / "fixtures" / "mistakes.toml").read_text())
+    source = (ROOT / "solutions" / f"{exercise}.py").read_text()
+    for edit in table[exercise][variant]["patch"]:
+        source = source.replace(edit["old"], edit["new"])
+    return source
+
+
+def run(argv: list[str], cwd: Path, env: dict[str, str]) -> str:
+    """The command's colour output, as a terminal of WIDTH columns would show it."""
+    env = {**env, "FORCE_COLOR": "1", "COLUMNS": str(WIDTH), "TERM": "xterm-256color"}
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", *argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout
+
+
+def save(ansi: str, title: str, name: str) -> Path:
+    con = Console(record=True, width=WIDTH, file=open(os.devnull, "w"), force_terminal=True)
+    con.print(Text.from_ansi(ansi.rstrip("\n")))
+    con.print()
+    DOCS.mkdir(exist_ok=True)
+    path = DOCS / name
+    con.save_svg(str(path), title=title)
+    return path
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        env = {**os.environ, "DLGRADE_HOME": str(home), "PYTHONPATH": str(ROOT)}
+        course = Path(tmp) / "my-course"
+        subprocess.run(
+            [sys.executable, "-m", "grader", "init", str(course)], env=env, check=True,
+            capture_output=True,
+        )
+        learner = course / "exercises" / "01_activations.py"
+        learner.write_text(patched("01_activations", "derivative_of_z"))
+        shown = run(["check", "01_activations"], course, env)
+        print(save(shown, "dlgrade check 01_activations", "check.svg"))
+
+
+if __name__ == "__main__":
+    main()
