@@ -7,6 +7,7 @@ dlgrade prints. Run from the repository root: ``python scripts/readme_pictures.p
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -46,7 +47,7 @@ def run(argv: list[str], cwd: Path, env: dict[str, str]) -> str:
 
 
 def save(ansi: str, title: str, name: str) -> Path:
-    con = Console(record=True, width=WIDTH, file=open(os.devnull, "w"), force_terminal=True)
+    con = Console(record=True, width=WIDTH, file=io.StringIO(), force_terminal=True)
     con.print(Text.from_ansi(ansi.rstrip("\n")))
     con.print()
     DOCS.mkdir(exist_ok=True)
@@ -61,7 +62,9 @@ def main() -> None:
         env = {**os.environ, "DLGRADE_HOME": str(home), "PYTHONPATH": str(ROOT)}
         course = Path(tmp) / "my-course"
         subprocess.run(
-            [sys.executable, "-m", "grader", "init", str(course)], env=env, check=True,
+            [sys.executable, "-m", "grader", "init", str(course)],
+            env=env,
+            check=True,
             capture_output=True,
         )
         learner = course / "exercises" / "01_activations.py"
