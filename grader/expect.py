@@ -6,7 +6,9 @@ slips through ``not any(abs(a - b) > tol)``, a scalar broadcasts against an
 array. So every comparison checks, in order: type, exact shape, numeric dtype,
 finiteness, then closeness. A failure raises :class:`CheckFailed` carrying what
 was expected, what came back and, when the value matches a known mistake, that
-mistake's id (its hint text lives in ``exercises/info.toml``).
+mistake's id (its hint text lives in ``exercises/info.toml``). For a random case the
+expected value is described (kind, shape, which entries are off and by how much), never
+printed; fixed inputs such as the articles' worked examples pass ``reveal=True``.
 """
 
 from __future__ import annotations
