@@ -6,7 +6,9 @@ slips through ``not any(abs(a - b) > tol)``, a scalar broadcasts against an
 array. So every comparison checks, in order: type, exact shape, numeric dtype,
 finiteness, then closeness. A failure raises :class:`CheckFailed` carrying what
 was expected, what came back and, when the value matches a known mistake, that
-mistake's id (its hint text lives in ``exercises/info.toml``).
+mistake's id (its hint text lives in ``exercises/info.toml``). For a random case the
+expected value is described (kind, shape, which entries are off and by how much), never
+printed; fixed inputs such as the articles' worked examples pass ``reveal=True``.
 """
 
 from __future__ import annotations
@@ -98,50 +100,115 @@ def find_mistake(arr: np.ndarray, mistakes: Mistakes | None) -> str | None:
     return None
 
 
+class Hidden:
+    """Stands for an expected value in feedback without revealing it (random cases)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def hidden(expected: Any) -> Hidden:
+    """What a learner may know about ``expected``: its kind and shape, not its entries."""
+    if isinstance(expected, list | tuple) and not all(
+        isinstance(v, bool | int | float | np.generic) for v in expected
+    ):
+        return Hidden(f"a {type(expected).__name__} of {len(expected)} entries")
+    arr = np.asarray(expected)
+    kind = {"b": "bool", "i": "int", "u": "int", "f": "float"}.get(arr.dtype.kind, "value")
+    if isinstance(expected, list | tuple):
+        return Hidden(f"a {type(expected).__name__} of {len(expected)} {kind}s")
+    if arr.ndim == 0:
+        return Hidden(f"an {kind}" if kind == "int" else f"a {kind}")
+    return Hidden(f"an array of shape {arr.shape} ({kind}s)")
+
+
+def _where(index: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(int(i)) for i in index) + "]"
+
+
+def differences(got: np.ndarray, want: np.ndarray, bad: np.ndarray) -> str:
+    """Which entries are off and by how much, without the expected values themselves."""
+    diff = np.where(bad, np.abs(got - want), 0.0)
+    if want.ndim == 0:
+        return f"it is off by {float(diff):.2g}"
+    worst = np.unravel_index(int(np.argmax(diff)), diff.shape)
+    return (
+        f"{int(bad.sum())} of {bad.size} entries differ; largest difference "
+        f"{float(diff[worst]):.2g} at {_where(worst)}"
+    )
+
+
+def tolerance(want: np.ndarray, rtol: float, atol: float | None) -> np.ndarray:
+    """Allowed |got − want| per entry: relative to the entry (and, by default, to the array).
+
+    Without ``atol`` the absolute floor is 1e-9 of the array's largest magnitude plus four
+    units in the last place of each entry, so tiny values (a sigmoid's far tail) are judged
+    relative to themselves, never against a fixed 1e-8.
+    """
+    magnitude = np.abs(want)
+    if atol is None:
+        scale = float(magnitude.max()) if magnitude.size else 0.0
+        atol = 1e-9 * scale
+    return atol + rtol * magnitude + 4 * np.spacing(magnitude)
+
+
 def expect_close(
     got: Any,
     expected: Any,
     *,
     what: str = "the result",
     rtol: float = 1e-6,
-    atol: float = 1e-8,
+    atol: float | None = None,
     finite: bool = True,
     float_dtype: bool = False,
     mistakes: Mistakes | None = None,
+    reveal: bool = False,
 ) -> np.ndarray:
     """Fail unless ``got`` has ``expected``'s exact shape and is close to it elementwise.
 
     ``float_dtype`` also demands a floating dtype; ``mistakes`` maps mistake ids
     to the value that mistake produces (or a predicate on the learner's array).
+    ``reveal`` shows the expected value in feedback: only for fixed inputs (the
+    articles' worked examples); a random case is described by shape and differences.
     """
     want = np.asarray(expected, dtype=float)
+    shown = expected if reveal else hidden(expected)
     arr = as_numeric(got, what=what)
     if arr.shape != want.shape:
         mistake = find_mistake(arr, mistakes)
         raise CheckFailed(
             f"{what} has shape {arr.shape}, expected shape {want.shape}",
-            expected=expected,
+            expected=shown,
             got=got,
             mistake=mistake,
         )
     if float_dtype and arr.dtype.kind != "f":
         raise CheckFailed(
             f"{what} has dtype {arr.dtype}, expected floating-point numbers",
-            expected=expected,
+            expected=shown,
             got=got,
         )
     values = arr.astype(float)
     if finite and not np.all(np.isfinite(values)):
         raise CheckFailed(
             f"{what} contains NaN or infinity",
-            expected=expected,
+            expected=shown,
             got=got,
             mistake=find_mistake(arr, mistakes),
         )
-    if not np.allclose(values, want, rtol=rtol, atol=atol, equal_nan=not finite):
+    with np.errstate(invalid="ignore", over="ignore"):
+        close = np.abs(values - want) <= tolerance(want, rtol, atol)
+    if not finite:
+        close |= np.isnan(values) & np.isnan(want)
+        close |= np.isinf(want) & (values == want)
+    if not np.all(close):
+        detail = "" if reveal else f": {differences(values, want, ~close)}"
         raise CheckFailed(
-            f"{what} is not the expected value",
-            expected=expected,
+            f"{what} is not the expected value{detail}",
+            expected=shown,
             got=got,
             mistake=find_mistake(arr, mistakes),
         )
@@ -149,24 +216,53 @@ def expect_close(
 
 
 def expect_equal(
-    got: Any, expected: Any, *, what: str = "the result", mistakes: Mistakes | None = None
+    got: Any,
+    expected: Any,
+    *,
+    what: str = "the result",
+    mistakes: Mistakes | None = None,
+    reveal: bool = False,
 ) -> None:
-    """Fail unless ``got`` equals ``expected`` exactly (same type family, shape and values)."""
+    """Fail unless ``got`` equals ``expected`` exactly (same type family, shape and values).
+
+    ``reveal`` as for :func:`expect_close`.
+    """
+    shown = expected if reveal else hidden(expected)
     if isinstance(expected, np.ndarray | np.generic | int | float) and not isinstance(
         expected, bool
     ):
         arr = as_numeric(got, what=what)
         want = np.asarray(expected)
-        if arr.shape != want.shape or not np.array_equal(arr, want):
+        if arr.shape != want.shape:
             raise CheckFailed(
-                f"{what} is not the expected value",
-                expected=expected,
+                f"{what} has shape {arr.shape}, expected shape {want.shape}",
+                expected=shown,
                 got=got,
-                mistake=find_mistake(arr, mistakes) if arr.shape == want.shape else None,
+            )
+        if not np.array_equal(arr, want):
+            detail = "" if reveal else f": {differences(arr.astype(float), want, arr != want)}"
+            raise CheckFailed(
+                f"{what} is not the expected value{detail}",
+                expected=shown,
+                got=got,
+                mistake=find_mistake(arr, mistakes),
             )
         return
-    if type(got) is not type(expected) or got != expected:
-        raise CheckFailed(f"{what} is not the expected value", expected=expected, got=got)
+    if type(got) is not type(expected):
+        raise CheckFailed(
+            f"{what} should be a {type(expected).__name__}, but it is "
+            + ("nothing (None)" if got is None else f"a {type(got).__name__}"),
+            expected=shown,
+            got=got,
+        )
+    if got != expected:
+        detail = ""
+        if not reveal and isinstance(expected, list) and len(got) != len(expected):
+            detail = f": it has {len(got)} entries, expected {len(expected)}"
+        elif not reveal and isinstance(expected, list):
+            off = [i for i, (a, b) in enumerate(zip(got, expected, strict=True)) if a != b]
+            detail = f": {len(off)} of {len(expected)} entries differ, the first at [{off[0]}]"
+        raise CheckFailed(f"{what} is not the expected value{detail}", expected=shown, got=got)
 
 
 def expect_that(

@@ -25,7 +25,7 @@ def _transposed(X: np.ndarray, W: np.ndarray, b: np.ndarray):
 def test_weighted_sum_worked_example(learner):
     """weighted_sum([1, 1], [0.612, 0.215]) is 0.827, the article's hidden cell"""
     got = learner.weighted_sum([1, 1], [0.612, 0.215])
-    expect_close(got, 0.827, what="weighted_sum([1, 1], [0.612, 0.215])")
+    expect_close(got, 0.827, what="weighted_sum([1, 1], [0.612, 0.215])", reveal=True)
 
 
 def test_weighted_sum_adds_bias(learner, reference, rng):
@@ -65,11 +65,14 @@ def test_weighted_sum_returns_float(learner, rng):
     expect_close(got, expected, what=f"weighted_sum({x}, {w}, 1)", float_dtype=True)
 
 
-def test_weighted_sum_rejects_mismatched_lengths(learner, rng):
-    """Inputs and weights of different lengths raise ValueError"""
+def test_weighted_sum_rejects_mismatched_lengths(learner, reference, rng):
+    """Inputs and weights of different lengths raise ValueError (equal lengths still add up)"""
     n = int(rng.integers(2, 6))
     x = rng.normal(size=n).tolist()
     w = rng.normal(size=n + 1).tolist()
+    expect_close(
+        learner.weighted_sum(x, w[:n]), reference.weighted_sum(x, w[:n]), what="weighted_sum(x, w)"
+    )
     expect_raises(
         lambda: learner.weighted_sum(x, w),
         "ValueError",
@@ -87,7 +90,9 @@ def test_weighted_sum_no_inputs_leaves_bias(learner, rng):
 def test_dense_forward_worked_example(learner):
     """One sample through one neuron: [[1, 1]] @ [[0.612], [0.215]] gives [[0.827]]"""
     got = learner.dense_forward([[1.0, 1.0]], [[0.612], [0.215]], [0.0])
-    expect_close(got, [[0.827]], what="dense_forward([[1, 1]], [[0.612], [0.215]], [0])")
+    expect_close(
+        got, [[0.827]], what="dense_forward([[1, 1]], [[0.612], [0.215]], [0])", reveal=True
+    )
 
 
 def test_dense_forward_output_shape(learner, rng):
@@ -147,6 +152,7 @@ def test_count_parameters_784_by_784(learner):
         614_656,
         what="count_parameters([784, 784], include_biases=False)",
         mistakes={"include_biases_ignored": 614_656 + 784},
+        reveal=True,
     )
 
 
@@ -158,6 +164,7 @@ def test_count_parameters_mnist_network(learner):
         407_050,
         what="count_parameters([784, 512, 10])",
         mistakes={"biases_not_counted": 784 * 512 + 512 * 10},
+        reveal=True,
     )
 
 
@@ -180,6 +187,7 @@ def test_count_parameters_returns_int(learner):
     """The count is a whole number (an int), not a float"""
     got = learner.count_parameters([3, 4, 2])
     arr = as_numeric(got, what="count_parameters([3, 4, 2])")
+    expect_close(arr, 26, what="count_parameters([3, 4, 2])", reveal=True)
     expect_that(
         arr.shape == () and arr.dtype.kind in "iu",
         "count_parameters([3, 4, 2]) should return an int",
@@ -189,5 +197,8 @@ def test_count_parameters_returns_int(learner):
 
 
 def test_count_parameters_single_layer(learner):
-    """A network with a single layer has no connections, hence no parameters"""
-    expect_equal(learner.count_parameters([784]), 0, what="count_parameters([784])")
+    """A network with a single layer has no connections, hence no parameters (two layers do)"""
+    expect_equal(learner.count_parameters([784]), 0, what="count_parameters([784])", reveal=True)
+    expect_equal(
+        learner.count_parameters([784, 10]), 7850, what="count_parameters([784, 10])", reveal=True
+    )
