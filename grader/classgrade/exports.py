@@ -92,7 +92,7 @@ def class_data(conn: sqlite3.Connection, course: Course) -> dict[str, Any]:
 def grades_csv(data: dict[str, Any]) -> str:
     ids = [e["id"] for e in data["exercises"]]
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180: a CR in an id is quoted too
     writer.writerow(["student", *ids, "total"])
     for row in data["students"]:
         scores = [row["exercises"][e]["score"] for e in ids]
@@ -104,7 +104,7 @@ def grades_csv(data: dict[str, Any]) -> str:
 
 def canvas_csv(data: dict[str, Any]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180: a CR in an id is quoted too
     writer.writerow([*CANVAS_COLUMNS, CANVAS_ASSIGNMENT])
     writer.writerow(["Points Possible", "", "", "", "", data["max_total"]])
     for row in data["students"]:
