@@ -142,3 +142,19 @@ def test_a_second_grade_into_the_same_out_is_refused(tmp_path):
 def _no_leftover_kit(tmp_path):
     yield
     shutil.rmtree(tmp_path / "kit", ignore_errors=True)
+
+
+def test_student_ids_with_markup_and_escapes_print_literally(tmp_path):
+    """An id printed as Rich markup once ended `dlgrade similarity` in "internal error"
+    (``eve[/b]``, which only a zip entry can spell; its markup is tested in test_boundary)."""
+    root = tmp_path / "class"
+    text = solution("00_weighted_sum")
+    for name in ("eve[b]", "mallory\x1b[2J\x1b]0;owned\x07", "[bold]bob"):
+        write(root / name, {"00_weighted_sum.py": text})
+    done = dlgrade(
+        "similarity", str(root), "--out", str(tmp_path / "sim"), cwd=tmp_path,
+        env={"DLGRADE_HOME": str(tmp_path / "h"), "COLUMNS": "200"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "eve[b]" in done.stdout and "[bold]bob" in done.stdout and "mallory[2J" in done.stdout
+    assert "\x1b" not in done.stdout + done.stderr and "\x07" not in done.stdout
