@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import importlib
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import ClassVar
@@ -196,6 +197,10 @@ def _run() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except sqlite3.DatabaseError as exc:  # damaged past what opening it showed
+        error = store.store_error(store.home_path() / store.DB_NAME, exc)
+        click.echo(f"dlgrade: {error.format_message()}", err=True)
+        sys.exit(error.exit_code)
     except Exception as exc:  # a bug of ours: one line for people, the trace on request
         if os.environ.get("DLGRADE_DEBUG"):
             raise

@@ -10,6 +10,7 @@ import click
 
 from grader import report
 from grader.errors import GraderError, InputError
+from grader.untrusted import markup
 
 
 def _cores() -> int:
@@ -125,4 +126,4 @@ def _gradescope(
     if as_json:
         report.emit_json({"results": str(target), "score": data["score"]})
     else:
-        report.console().print(f"[pass]score {data['score']}[/] written to {target}")
+        report.console().print(f"[pass]score {data['score']}[/] written to {markup(target)}")

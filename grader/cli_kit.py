@@ -18,6 +18,7 @@ from grader import gradescope_bundle as gradescope
 from grader import report
 from grader import similarity as sim
 from grader.course import Exercise, load_course
+from grader.untrusted import markup
 
 __all__ = ["gradescope_bundle", "release", "similarity"]
 
@@ -34,9 +35,12 @@ TOP_PAIRS = 15
 def release(out_dir: Path, skip_slow: bool, as_json: bool) -> None:
     """Write a student kit to OUT_DIR, once every stub fails and every solution passes."""
     from grader import release as kit  # pytest and the sandbox: only when releasing
+    from grader.preflight import work_folder
+    from grader.sandbox.launch import bubblewrap
 
     course = load_course()
     kit.check_target(out_dir)
+    work_folder(bubblewrap=bubblewrap() is not None)
     if as_json:
         outcome = kit.release(course, out_dir, skip_slow=skip_slow)
         report.emit_json(outcome.to_dict())
@@ -55,7 +59,7 @@ def release(out_dir: Path, skip_slow: bool, as_json: bool) -> None:
         outcome = kit.release(course, out_dir, skip_slow=skip_slow, on_exercise=step)
     for verdict in outcome.verdicts:
         if verdict.skipped:
-            err.print(f"[warn]⚠ {kit.SKIP_NOTE.format(id=verdict.exercise)}[/]")
+            err.print(f"[warn]⚠ {markup(kit.SKIP_NOTE.format(id=verdict.exercise))}[/]")
         elif not verdict.problems:
             con.print(
                 f"[pass]✓[/] {verdict.exercise}  [muted]stub {verdict.stub} · "
@@ -63,11 +67,12 @@ def release(out_dir: Path, skip_slow: bool, as_json: bool) -> None:
             )
     if outcome.refused:
         for problem in outcome.problems:
-            err.print(f"[fail]✗ {problem}[/]")
+            err.print(f"[fail]✗ {markup(problem)}[/]")
         err.print(f"[fail]{kit.REFUSED.format(count=len(outcome.problems))}[/]")
         sys.exit(1)
-    con.print(f"[pass]Kit written:[/] {out_dir} [muted]({len(outcome.written)} files)[/]")
-    con.print(f"Try it: [formula]cd {out_dir} && dlgrade check {course.exercises[0].id}[/]")
+    shown = markup(out_dir)
+    con.print(f"[pass]Kit written:[/] {shown} [muted]({len(outcome.written)} files)[/]")
+    con.print(f"Try it: [formula]cd {shown} && dlgrade check {course.exercises[0].id}[/]")
 
 
 @click.command()
@@ -107,7 +112,7 @@ def similarity(
         return
     con, err = report.console(), report.console(stderr=True)
     for problem in found.problems:
-        err.print(f"[warn]⚠ {problem}[/]")
+        err.print(f"[warn]⚠ {markup(problem)}[/]")
     table = Table(title=f"Most similar pairs (threshold {threshold:.2f})", title_justify="left")
     for name, justify in (("exercise", "left"), ("student a", "left"), ("student b", "left")):
         table.add_column(name, justify=justify)
@@ -116,9 +121,9 @@ def similarity(
     for pair in found.pairs[:TOP_PAIRS]:
         style = "fail" if pair.similarity >= 0.8 else "warn"
         table.add_row(
-            pair.exercise,
-            pair.student_a,
-            pair.student_b,
+            markup(pair.exercise),
+            markup(pair.student_a),
+            markup(pair.student_b),
             f"[{style}]{pair.similarity_a:.0%}[/]",
             f"[{style}]{pair.similarity_b:.0%}[/]",
             str(pair.token_overlap),
@@ -129,9 +134,9 @@ def similarity(
         con.print(f"[pass]No pair above the threshold ({threshold:.2f}).[/]")
     counts = ", ".join(f"{ex} {n}" for ex, n in found.compared.items())
     con.print(f"[muted]Submissions compared: {counts}[/]")
-    con.print(f"[muted]CSV: {found.csv}[/]")
+    con.print(f"[muted]CSV: {markup(found.csv)}[/]")
     for exercise, path in found.html.items():
-        con.print(f"[muted]HTML ({exercise}): {path}[/]")
+        con.print(f"[muted]HTML ({markup(exercise)}): {markup(path)}[/]")
 
 
 @click.command(name="gradescope-bundle")
@@ -150,5 +155,5 @@ def gradescope_bundle(out: Path, as_json: bool) -> None:
         report.emit_json(built.to_dict())
         return
     con = report.console()
-    con.print(f"[pass]Wrote {built.path}[/] [muted]({', '.join(built.entries)})[/]")
+    con.print(f"[pass]Wrote {markup(built.path)}[/] [muted]({markup(', '.join(built.entries))})[/]")
     con.print("Upload it as the autograder of a Gradescope programming assignment.")

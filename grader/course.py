@@ -166,7 +166,7 @@ def _stamp(text: str) -> Path | None:
     """Where we remember that this exact info.toml passed validation."""
     try:
         folder = store.home() / "validated"
-    except OSError:
+    except (OSError, InputError):
         return None
     return folder / hashlib.sha256(text.encode()).hexdigest()
 

@@ -24,6 +24,10 @@ class InputError(click.UsageError):
         super().__init__(message)
 
 
+class StoreError(InputError):
+    """dlgrade's own database or its folder cannot be used: the message names it and the fix."""
+
+
 class GraderError(click.ClickException):
     """The grader itself failed (the sandbox would not start): exit 3, never a learner's zero."""
 

@@ -10,6 +10,7 @@ in the zip, so dlgrade itself never comes from the network.
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import tempfile
@@ -17,6 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.atomic import write_bytes
 from grader.errors import GraderError, InputError
 from grader.paths import PACKAGE_DIR
 
@@ -109,9 +111,9 @@ def bundle(out: Path, root: Path | None = None) -> Bundle:
             wheel.name: (wheel.read_bytes(), 0o644),
         }
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
-    with zipfile.ZipFile(partial, "w") as archive:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
         for name, (data, mode) in files.items():
             _add(archive, name, data, mode)
-    partial.replace(out)
+    write_bytes(out, buffer.getvalue())
     return Bundle(out, wheel.name, list(files))

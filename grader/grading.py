@@ -126,12 +126,17 @@ def driver_source(exercise: Exercise) -> str | None:
     return (PACKAGE_DIR / f"{name}.py").read_text(encoding="utf-8") if name else None
 
 
+UNFINISHED = "the grading run ended before this file's checks had run ({why})"
+NO_CHECKS = "no check ran for this file"
+
+
 @dataclass(frozen=True)
 class Submission:
-    """One learner file's bytes, and how to name it in feedback."""
+    """One learner file's bytes, how to name it in feedback, and its own seed if it has one."""
 
     source: bytes
     shown: str
+    seed: int | None = None
 
 
 def grade_many(
@@ -154,8 +159,9 @@ def grade_many(
     jobs = []
     driver = driver_source(exercise)
     for sub in submissions:
+        own_seed = seed if sub.seed is None else sub.seed
         result = ExerciseResult(
-            exercise.id, exercise.title, sub.shown, seed=seed, isolation=sandbox.isolation
+            exercise.id, exercise.title, sub.shown, seed=own_seed, isolation=sandbox.isolation
         )
         problem = source_problem(sub.source)
         if problem:
@@ -166,10 +172,15 @@ def grade_many(
         learner = Learner(
             sandbox, text, sub.shown, exercise.file_name, budget=budget, driver=driver
         )
-        jobs.append(Job(learner, result))
+        jobs.append(Job(learner, result, own_seed))
 
     def finish(job: Job) -> None:
-        sandbox.unload()
+        try:
+            sandbox.unload()
+        except Exception as exc:  # cleanup failed: this file's checks have all run
+            _close_quietly(sandbox, exc)
+        if not job.result.checks and not job.result.grader_error:
+            job.result.grader_error = NO_CHECKS
         job.result.isolation = sandbox.isolation
         job.result.isolation_note = sandbox.fallback_reason
         error = job.learner.load_error
@@ -183,13 +194,28 @@ def grade_many(
     )
     try:
         with _pytest_environment():
-            pytest.main(
+            code = pytest.main(
                 [str(exercise.check_module), *PYTEST_ARGS], plugins=[plugin, _PlainFailures()]
             )
+        why = f"pytest exit status {int(code)}"
     except SandboxError as exc:
-        for job in jobs:
-            job.result.grader_error = job.result.grader_error or str(exc)
+        why = str(exc)
+    for job in jobs:
+        if not job.finished:
+            job.result.grader_error = job.result.grader_error or UNFINISHED.format(why=why)
+        elif not job.result.checks:
+            job.result.grader_error = job.result.grader_error or NO_CHECKS
     return [job.result for job in jobs]
+
+
+def _close_quietly(sandbox: Sandbox, exc: Exception) -> None:
+    """Drop a sandbox whose cleanup failed; the next file starts a fresh one."""
+    import logging
+
+    logging.getLogger("dlgrade").warning("sandbox cleanup failed: %s: %s", type(exc).__name__, exc)
+    with contextlib.suppress(Exception):
+        sandbox.close()
+    sandbox.proc, sandbox.loaded = None, False
 
 
 def grade(

@@ -7,14 +7,35 @@ hang costs one check; a file that does not load fails every call the same way.
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from typing import Any
 
 from grader import early
 from grader.expect import describe
-from grader.sandbox.errors import LearnerTimeout, LoadFailed
+from grader.sandbox.errors import LearnerError, LearnerTimeout, LoadFailed, SandboxError
 from grader.sandbox.runner import Sandbox
 from grader.sandbox.wire import FunctionRef, Ref
+
+
+def _grader_side(method: Callable) -> Callable:
+    """Any failure of the sandbox machinery itself (not the learner's code) is a SandboxError.
+
+    Without this, an unexpected error in the grader (a RecursionError while cleaning up,
+    say) would reach the check as an ordinary exception and be scored as the learner's.
+    """
+
+    @functools.wraps(method)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except (LearnerError, SandboxError):
+            raise
+        except Exception as exc:
+            raise SandboxError(f"the grader failed: {type(exc).__name__}: {exc}") from exc
+
+    return guarded
 
 
 class Handle:
@@ -104,6 +125,7 @@ class Learner:
             )
         return min(wanted or self.sandbox.limits.call_timeout, left)
 
+    @_grader_side
     def ensure_loaded(self) -> None:
         if self.load_error:
             raise self.load_error
@@ -132,7 +154,7 @@ class Learner:
         plain = not (keep or return_args or timeout or on_event or self.budget)
         reply = early.take(self, fn, args, kwargs) if plain else None
         if reply is None:
-            call_id, reply = self.sandbox.call(
+            call_id, reply = _grader_side(self.sandbox.call)(
                 fn,
                 list(args),
                 kwargs,

@@ -31,4 +31,8 @@ def hidden_from_sandbox() -> list[Path]:
     """What learner code must never see, even where it lies under the Python runtime."""
     from grader import store
 
-    return [PACKAGE_DIR, course_root(), store.home(), *installed_copies()]
+    try:
+        home = store.home()
+    except Exception:  # reported by the command that needs it
+        home = store.home_path()
+    return [PACKAGE_DIR, course_root(), home, *installed_copies()]

@@ -23,16 +23,23 @@ from grader.expect import MISSING, CheckFailed, describe
 from grader.learner import Learner
 from grader.results import FAILED, PASSED, CheckResult, ExerciseResult
 from grader.sandbox.errors import LearnerError, LearnerRaised, LoadFailed, SandboxError
+from grader.untrusted import clip
 
 NOT_IMPLEMENTED = "not implemented yet: {fn} still raises NotImplementedError"
 
 
 @dataclass
 class Job:
-    """One learner file to grade in this session, and where its results go."""
+    """One learner file to grade in this session, its seed, and where its results go.
+
+    ``finished`` is set once every check has run for it; a job the session never finished
+    is a grader error, never a score (see grading.grade_many).
+    """
 
     learner: Learner
     result: ExerciseResult
+    seed: int | None = None
+    finished: bool = False
 
 
 class GradingPlugin:
@@ -96,9 +103,14 @@ class GradingPlugin:
         """Plain data a check leaves for the report (learning curves, examples)."""
         return self.current.result.artifacts
 
+    @property
+    def _seed(self) -> int:
+        seed = self.current.seed if self.current else None
+        return self.seed if seed is None else seed
+
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
-        return np.random.default_rng([self.seed, zlib.crc32(request.node.name.encode())])
+        return np.random.default_rng([self._seed, zlib.crc32(request.node.name.encode())])
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -115,6 +127,7 @@ class GradingPlugin:
                     item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
             job.result.duration += time.perf_counter() - started
             job.result.grader_error = job.result.grader_error or self.grader_error
+            job.finished = True
             if self._on_done:
                 self._on_done(job)
         return True
@@ -122,7 +135,7 @@ class GradingPlugin:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         self._started[item.nodeid] = time.perf_counter()
         self._learner.forget_last_call()
-        if self.grader_error:
+        if self.grader_error or self.current.result.grader_error:
             pytest.skip("grader error")
 
     @pytest.hookimpl(wrapper=True)
@@ -149,12 +162,12 @@ class GradingPlugin:
             self._failed(result, exc)
         elif isinstance(exc, LearnerError):
             self._learner_error(result, exc)
-        elif isinstance(exc, SandboxError):
-            self.grader_error = str(exc)
+        elif isinstance(exc, SandboxError):  # this file's grading failed, not its checks
+            self.current.result.grader_error = str(exc)
             result.status, result.message = "error", f"grader error: {exc}"
         else:
             result.status = FAILED
-            result.message = f"your result could not be checked ({type(exc).__name__}: {exc})"
+            result.message = clip(f"your result could not be checked ({type(exc).__name__}: {exc})")
         return result
 
     def _failed(self, result: CheckResult, exc: CheckFailed) -> None:

@@ -18,6 +18,7 @@ from rich.theme import Theme
 from grader import __version__
 from grader.progress import Overview, Progress
 from grader.results import CheckResult, ExerciseResult
+from grader.untrusted import for_terminal, markup
 
 THEME = Theme(
     {
@@ -61,7 +62,7 @@ def header(con: Console, exercise: str, result: ExerciseResult) -> None:
         f"sandbox: {result.isolation or 'none'}[/]"
     )
     if result.isolation == "rlimits":
-        why = result.isolation_note or "bubblewrap is not installed"
+        why = markup(result.isolation_note or "bubblewrap is not installed")
         con.print(
             f"[warn]{why}: learner code runs with resource limits only "
             "(apt-get install bubblewrap for full isolation)[/]"
@@ -69,16 +70,20 @@ def header(con: Console, exercise: str, result: ExerciseResult) -> None:
 
 
 def _check_detail(check: CheckResult) -> Group:
-    lines: list[Any] = [Text(check.message, style="fail" if check.status == "failed" else "")]
+    """What a failed check found; every string the learner's code shaped is made safe."""
+    style = "fail" if check.status == "failed" else ""
+    lines: list[Any] = [Text(for_terminal(check.message), style=style)]
     for label, value in (("called", check.call), ("expected", check.expected), ("got", check.got)):
         if value:
-            lines.append(Text.assemble((f"  {label:<9}", "muted"), (value, "formula")))
+            lines.append(
+                Text.assemble((f"  {label:<9}", "muted"), (for_terminal(value), "formula"))
+            )
     if check.hint:
         lines.append(Text.assemble(("  hint     ", "hint"), (check.hint, "hint")))
     if check.glossary:
         lines.append(Text(f"  see: dlgrade glossary {check.glossary}", style="muted"))
     if check.output.strip():
-        tail = check.output.strip().splitlines()[-3:]
+        tail = for_terminal(check.output).strip().splitlines()[-3:]
         lines.append(Text("  your code printed: " + " ⏎ ".join(tail)[:200], style="muted"))
     return Group(*lines)
 
@@ -89,8 +94,10 @@ def exercise_result(con: Console, result: ExerciseResult) -> None:
     if result.grader_error:
         con.print(
             Panel(
-                f"{result.grader_error}\nThis is not your fault and no attempt was "
-                "recorded; please try again or report it.",
+                Text(
+                    f"{for_terminal(result.grader_error)}\nThis is not your fault and no "
+                    "attempt was recorded; please try again or report it."
+                ),
                 title="grader error",
                 border_style="warn",
             )
@@ -99,7 +106,7 @@ def exercise_result(con: Console, result: ExerciseResult) -> None:
     if result.load_error:
         con.print(
             Panel(
-                Text(result.load_error, style="fail"),
+                Text(for_terminal(result.load_error), style="fail"),
                 title=f"{result.exercise}: your file did not load",
                 border_style="red",
             )
@@ -129,7 +136,7 @@ def exercise_result(con: Console, result: ExerciseResult) -> None:
     )
     if result.not_started:
         con.print(
-            f"[hint]Not started yet: every function in {result.file} still raises "
+            f"[hint]Not started yet: every function in {markup(result.file)} still raises "
             "NotImplementedError. Look for the TODO comments.[/]"
         )
     _summary(con, result)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from grader.untrusted import plain
+
 PASSED = "passed"
 FAILED = "failed"
 STATUSES = (PASSED, FAILED, "not_implemented", "error", "timeout", "crashed", "missing")
@@ -37,7 +39,7 @@ class CheckResult:
         return self.status == PASSED
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "passed": self.passed, **asdict(self)}
+        return plain({"name": self.name, "passed": self.passed, **asdict(self)})
 
 
 @dataclass
@@ -74,19 +76,22 @@ class ExerciseResult:
         return bool(self.checks) and all(c.status == "not_implemented" for c in self.checks)
 
     def to_dict(self) -> dict:
-        return {
-            "exercise": self.exercise,
-            "title": self.title,
-            "file": self.file,
-            "score": self.score,
-            "max_score": self.max_score,
-            "passed": self.passed,
-            "checks": [c.to_dict() for c in self.checks],
-            "seed": self.seed,
-            "isolation": self.isolation,
-            "isolation_note": self.isolation_note,
-            "load_error": self.load_error,
-            "grader_error": self.grader_error,
-            "duration": round(self.duration, 3),
-            "artifacts": {k: v for k, v in self.artifacts.items() if k != "model_file"},
-        }
+        """Plain JSON types only, whatever a check or a learner left in the fields."""
+        return plain(
+            {
+                "exercise": self.exercise,
+                "title": self.title,
+                "file": self.file,
+                "score": self.score,
+                "max_score": self.max_score,
+                "passed": self.passed,
+                "checks": [c.to_dict() for c in self.checks],
+                "seed": self.seed,
+                "isolation": self.isolation,
+                "isolation_note": self.isolation_note,
+                "load_error": self.load_error,
+                "grader_error": self.grader_error,
+                "duration": round(self.duration, 3),
+                "artifacts": {k: v for k, v in self.artifacts.items() if k != "model_file"},
+            }
+        )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import __version__
+from grader.atomic import write_text
 from grader.course import Course, Exercise
 from grader.errors import NO_WORKSPACE, InputError
 
@@ -79,9 +80,7 @@ class Workspace:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, text)
 
 
 def find(course: Course, start: Path | None = None) -> Workspace:

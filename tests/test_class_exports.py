@@ -143,7 +143,7 @@ def test_missing_files_and_grader_errors_are_not_the_same(tmp_path):
     rows = {r["student"]: r["exercises"][EXERCISE.id] for r in data["students"]}
     assert rows["ann"]["status"] == "missing" and rows["ann"]["score"] == 0
     assert rows["ben"]["status"] == "grader_error" and rows["ben"]["score"] is None
-    assert (tmp_path / "grades.csv").read_text().splitlines()[1:] == ["ann,0,0", "ben,,0"]
+    assert (tmp_path / "grades.csv").read_text().splitlines()[1:] == ["ann,0,0", "ben,,"]
     assert gradebook.done(conn) == {("ann", EXERCISE.id)}
 
 

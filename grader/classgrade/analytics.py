@@ -33,7 +33,7 @@ class Summary:
 
     students: int
     max_total: int
-    seed: int
+    seed: int | None
     exercises: list[ExerciseStats]
     histogram: list[dict[str, Any]]
     hardest: list[dict[str, Any]]
@@ -42,6 +42,7 @@ class Summary:
     refused: list[dict[str, str]]
     isolation: list[str]
     run: dict[str, Any] = field(default_factory=dict)
+    attention: int = 0  # students with an exercise the grader could not grade
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -131,10 +132,13 @@ def summarize(data: dict[str, Any]) -> Summary:
         max_total=data["max_total"],
         seed=data["seed"],
         exercises=[_stats(i, [r["exercises"][i["id"]] for r in rows]) for i in data["exercises"]],
-        histogram=histogram([r["total"] for r in rows], data["max_total"]),
+        histogram=histogram(
+            [r["total"] for r in rows if r["total"] is not None], data["max_total"]
+        ),
         hardest=hardest_checks(data),
         troubled=troubled,
         grader_errors=errors,
         refused=refused,
         isolation=sorted(isolation),
+        attention=len({e["student"] for e in errors}),
     )

@@ -13,13 +13,13 @@ import csv
 import hashlib
 import io
 import json
-import os
 import re
 import sqlite3
 import unicodedata
 from pathlib import Path
 from typing import Any
 
+from grader.atomic import write_text
 from grader.classgrade import gradebook
 from grader.classgrade.feedback import student_markdown
 from grader.course import Course
@@ -65,10 +65,13 @@ def class_data(conn: sqlite3.Connection, course: Course) -> dict[str, Any]:
                     "grader_error": message,
                     "checks": [],
                 }
-        total = sum(r["score"] or 0 for r in row.values())
+        # A student with an exercise not graded has no total yet: never a partial sum or a 0.
+        scores = [r["score"] for r in row.values()]
+        total = None if None in scores else sum(scores)
         students.append(
             {
                 "student": student,
+                "seed": settings.seed_for(student),
                 "feedback": f"{FEEDBACK_DIR}/{feedback_name(student)}",
                 "notes": notes,
                 "total": total,
@@ -77,7 +80,7 @@ def class_data(conn: sqlite3.Connection, course: Course) -> dict[str, Any]:
         )
     return {
         "course": course.title,
-        "seed": settings.seed,
+        "seed": None if settings.secret else settings.seed,  # never the secret's source
         "budget": settings.budget,
         "options": settings.options,
         "exercises": [{"id": e.id, "title": e.title, "max_score": e.max_score} for e in exercises],
@@ -86,49 +89,44 @@ def class_data(conn: sqlite3.Connection, course: Course) -> dict[str, Any]:
     }
 
 
-def _write(path: Path, text: str) -> None:
-    """Replace ``path`` atomically, so a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8", newline="")
-    os.replace(tmp, path)
-
-
 def grades_csv(data: dict[str, Any]) -> str:
     ids = [e["id"] for e in data["exercises"]]
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180: a CR in an id is quoted too
     writer.writerow(["student", *ids, "total"])
     for row in data["students"]:
         scores = [row["exercises"][e]["score"] for e in ids]
         shown = ("" if s is None else s for s in scores)
-        writer.writerow([cell(row["student"]), *shown, row["total"]])
+        total = "" if row["total"] is None else row["total"]
+        writer.writerow([cell(row["student"]), *shown, total])
     return buffer.getvalue()
 
 
 def canvas_csv(data: dict[str, Any]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180: a CR in an id is quoted too
     writer.writerow([*CANVAS_COLUMNS, CANVAS_ASSIGNMENT])
     writer.writerow(["Points Possible", "", "", "", "", data["max_total"]])
     for row in data["students"]:
         student = cell(row["student"])
-        writer.writerow([student, "", "", student, "", row["total"]])
+        total = "" if row["total"] is None else row["total"]
+        writer.writerow([student, "", "", student, "", total])
     return buffer.getvalue()
 
 
 def write_all(conn: sqlite3.Connection, out: Path, course: Course) -> dict[str, Any]:
     """Write every export into ``out``; returns the class data they were made from."""
     data = class_data(conn, course)
-    _write(out / "grades.csv", grades_csv(data))
-    _write(out / "canvas.csv", canvas_csv(data))
-    _write(out / "results.json", json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+    write_text(out / "grades.csv", grades_csv(data))
+    write_text(out / "canvas.csv", canvas_csv(data))
+    write_text(out / "results.json", json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
     folder = out / FEEDBACK_DIR
     folder.mkdir(exist_ok=True)
     wanted = set()
     for row in data["students"]:
         name = row["feedback"].split("/", 1)[1]
         wanted.add(name)
-        _write(folder / name, student_markdown(row, data))
+        write_text(folder / name, student_markdown(row, data))
     for stale in folder.glob("*.md"):
         if stale.name not in wanted:
             stale.unlink()

@@ -87,8 +87,10 @@ def student_markdown(row: dict[str, Any], data: dict[str, Any]) -> str:
     lines = [
         f"# Feedback for {escape(row['student'])}",
         "",
-        f"**Total: {row['total']}/{data['max_total']}** · {escape(data['course'])} · "
-        f"seed {data['seed']}",
+        f"**Total: {'—' if row['total'] is None else row['total']}/{data['max_total']}** · "
+        f"{escape(data['course'])} · "
+        f"your seed {row.get('seed', data['seed'])} "
+        f"(`dlgrade check EXERCISE --seed {row.get('seed', data['seed'])}` repeats your run)",
         "",
     ]
     if row["notes"]:

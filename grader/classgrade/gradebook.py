@@ -10,7 +10,9 @@ never a learner's zero and stay "to do" for the next resume.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -19,6 +21,7 @@ from typing import Any
 
 from grader import store
 from grader.errors import InputError
+from grader.untrusted import clip, plain
 
 FILE_NAME = "gradebook.sqlite"
 EXISTS = "{path} already holds a gradebook: add --resume to finish it, or choose another --out"
@@ -49,12 +52,35 @@ CREATE TABLE IF NOT EXISTS grader_errors (
 
 @dataclass(frozen=True)
 class Settings:
-    """What makes a class run reproducible; stored once, reused by --resume."""
+    """What makes a class run reproducible; stored once, reused by --resume.
 
-    seed: int
+    Every student's seed is derived from ``secret`` and their id (:meth:`seed_for`), so
+    feedback can show a student their own seed without telling them a classmate's. The
+    secret is random unless ``--seed`` was given (then it is derived from that seed, so
+    the same --seed grades the same way); it lives only here and is never printed.
+    A gradebook without a secret gives every student ``seed``.
+    """
+
+    seed: int | None
     exercises: tuple[str, ...]
     budget: float | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    secret: str = ""
+
+    @classmethod
+    def new(
+        cls, seed: int | None, exercises: tuple[str, ...], budget: float | None, options: dict
+    ) -> Settings:
+        secret = secrets.token_hex(32) if seed is None else f"seed:{seed}"
+        return cls(seed, exercises, budget, options, secret)
+
+    def seed_for(self, student: str) -> int:
+        """``student``'s own seed: enough to repeat their run, useless for anyone else's."""
+        if not self.secret:
+            return self.seed
+        key = self.secret.encode()
+        digest = hmac.new(key, student.encode("utf-8", "surrogatepass"), hashlib.sha256)
+        return int.from_bytes(digest.digest()[:4], "big") & 0x7FFFFFFF
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "exercises": list(self.exercises)}, sort_keys=True)
@@ -62,7 +88,13 @@ class Settings:
     @classmethod
     def from_json(cls, text: str) -> Settings:
         data = json.loads(text)
-        return cls(data["seed"], tuple(data["exercises"]), data["budget"], data["options"])
+        return cls(
+            data["seed"],
+            tuple(data["exercises"]),
+            data["budget"],
+            data["options"],
+            data.get("secret", ""),
+        )
 
 
 def status_of(result: dict[str, Any]) -> str:
@@ -109,6 +141,8 @@ def reopen(out: Path, **given: Any) -> tuple[sqlite3.Connection, Settings]:
         raise InputError(NOT_FOUND.format(path=path))
     for name, value in given.items():
         stored = getattr(found, name)
+        if name == "seed" and stored is None:
+            stored = "(none: a secret one per student)"
         if value is not None and value != stored:
             shown = ",".join(stored) if isinstance(stored, tuple) else stored
             raise InputError(CONFLICT.format(name=name, given=value, stored=shown))
@@ -129,7 +163,15 @@ def record_student(conn: sqlite3.Connection, student: str, notes: list[str]) -> 
 def commit(
     conn: sqlite3.Connection, student: str, result: dict[str, Any], digest: str | None
 ) -> None:
-    """Store one finished (student, exercise) result in its own transaction."""
+    """Store one finished (student, exercise) result in its own transaction.
+
+    Only a result with checks is a score; anything else is refused (ValueError), so that
+    no grader failure can reach an export as a learner's zero.
+    """
+    problem = unscorable(result)
+    if problem:
+        raise ValueError(f"not a score for {student}: {problem}")
+    result = plain(result)
     with store.transaction(conn):
         conn.execute(
             "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -149,10 +191,32 @@ def commit(
         )
 
 
+def unscorable(result: Any) -> str | None:
+    """Why ``result`` (a result dict from a worker) cannot be stored as a score, or None."""
+    if type(result) is not dict:
+        return "not a result"
+    if result.get("grader_error"):
+        return str(result["grader_error"])
+    checks = result.get("checks")
+    if type(checks) is not list or not checks:
+        return "no check results"
+    if not all(type(c) is dict and type(c.get("points")) is int for c in checks):
+        return "malformed check results"
+    points = [(c["points"], c.get("max_points")) for c in checks]
+    if result.get("score") != sum(p for p, _ in points) or result.get("max_score") != sum(
+        m for _, m in points if type(m) is int
+    ):
+        return "the score does not add up"
+    if type(result.get("exercise")) is not str:
+        return "no exercise"
+    return None
+
+
 def record_grader_error(conn: sqlite3.Connection, student: str, exercise: str, msg: str) -> None:
     with store.transaction(conn):
         conn.execute(
-            "INSERT OR REPLACE INTO grader_errors VALUES (?, ?, ?)", (student, exercise, msg)
+            "INSERT OR REPLACE INTO grader_errors VALUES (?, ?, ?)",
+            (student, exercise, clip(msg, 2000)),
         )
 
 

@@ -10,13 +10,13 @@ error writes nothing (Gradescope then reports a failed autograder run, not a zer
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from grader.atomic import write_text
 from grader.classgrade.pool import Boxes, Chunk, Job, grade_chunk
 from grader.classgrade.run import missing_result
 from grader.classgrade.submissions import read_folder
@@ -119,7 +119,5 @@ def grade_submission(
         boxes.close()
     data = results_json(results, found.notes, time.perf_counter() - started)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, out)
+    write_text(out, json.dumps(data, indent=2, ensure_ascii=False))
     return data

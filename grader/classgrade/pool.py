@@ -32,6 +32,7 @@ class Chunk:
     exercise: str
     students: tuple[str, ...]
     sources: tuple[bytes, ...]
+    seeds: tuple[int, ...] = ()  # each student's own; empty: the job's seed for everyone
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,9 @@ def grade_chunk(chunk: Chunk, job: Job, boxes: Boxes, emit: Callable[[int, dict]
 
     course = load_course()
     exercise = course.get(chunk.exercise)
-    subs = [Submission(source, exercise.file_name) for source in chunk.sources]
+    seeds = chunk.seeds or (None,) * len(chunk.sources)
+    pairs = zip(chunk.sources, seeds, strict=True)
+    subs = [Submission(source, exercise.file_name, seed) for source, seed in pairs]
     sent: set[int] = set()
 
     def on_result(result: Any) -> None:

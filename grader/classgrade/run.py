@@ -8,13 +8,13 @@ for the next ``--resume``.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.atomic import out_lock
 from grader.classgrade import gradebook, submissions
 from grader.classgrade.analytics import Summary, summarize
 from grader.classgrade.exports import write_all
@@ -22,6 +22,7 @@ from grader.classgrade.pool import Chunk, Job, run_local
 from grader.classgrade.summary_report import ProgressView
 from grader.course import Course, Exercise, load_course
 from grader.errors import GraderError, InputError
+from grader.preflight import work_folder
 from grader.results import CheckResult, ExerciseResult
 from grader.sandbox import launch
 
@@ -68,12 +69,17 @@ def missing_result(exercise: Exercise, seed: int, note: str) -> dict[str, Any]:
     return result.to_dict()
 
 
-def chunked(tasks: list[tuple[str, str, bytes]], jobs: int, first_id: int = 0) -> list[Chunk]:
+def chunked(
+    tasks: list[tuple[str, str, bytes]],
+    jobs: int,
+    first_id: int = 0,
+    seeds: dict[str, int] | None = None,
+) -> list[Chunk]:
     """(exercise, student, source) tasks as chunks of one exercise each, in task order.
 
     Chunks hold up to 25 students and shrink towards the end of the run (a share of what
     is left per worker, at least 5), so no worker idles long while another finishes a
-    big last chunk.
+    big last chunk. ``seeds`` gives each student's own seed.
     """
     by_exercise: dict[str, list[tuple[str, bytes]]] = {}
     for exercise, student, source in tasks:
@@ -85,7 +91,8 @@ def chunked(tasks: list[tuple[str, str, bytes]], jobs: int, first_id: int = 0) -
             size = max(CHUNK_MIN, min(CHUNK_MAX, -(-left // (2 * max(jobs, 1)))))
             part = items[start : start + size]
             students, sources = tuple(s for s, _ in part), tuple(src for _, src in part)
-            chunks.append(Chunk(first_id + len(chunks), exercise, students, sources))
+            own = tuple(seeds[s] for s in students) if seeds else ()
+            chunks.append(Chunk(first_id + len(chunks), exercise, students, sources, own))
             start, left = start + len(part), left - len(part)
     return chunks
 
@@ -101,9 +108,8 @@ def _open(request: Request, course: Course) -> tuple[Any, gradebook.Settings]:
             budget=request.timeout,
             options=options,
         )
-    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
-    settings = gradebook.Settings(
-        seed,
+    settings = gradebook.Settings.new(
+        request.seed,
         ids or tuple(e.id for e in default_exercises(course)),
         request.timeout,
         options or {"quick": False},
@@ -131,11 +137,14 @@ def grade_class(request: Request) -> Summary:
         raise InputError("--out must not be inside the submissions folder")
     if request.sandbox and not request.dask_scheduler and not launch.bubblewrap():
         raise GraderError(NO_BWRAP)
-    conn, settings = _open(request, course)
-    try:
-        return _grade(request, course, conn, settings)
-    finally:
-        conn.close()
+    if not request.dask_scheduler:
+        work_folder(bubblewrap=request.sandbox and launch.bubblewrap() is not None)
+    with out_lock(out):
+        conn, settings = _open(request, course)
+        try:
+            return _grade(request, course, conn, settings)
+        finally:
+            conn.close()
 
 
 def _grade(request: Request, course: Course, conn: Any, settings: gradebook.Settings) -> Summary:
@@ -153,14 +162,14 @@ def _grade(request: Request, course: Course, conn: Any, settings: gradebook.Sett
             source = student.files.get(ex.file_name)
             if source is None:
                 note = student.refused.get(ex.file_name) or f"no {ex.file_name} was submitted"
-                gradebook.commit(
-                    conn, student.student, missing_result(ex, settings.seed, note), None
-                )
+                seed = settings.seed_for(student.student)
+                gradebook.commit(conn, student.student, missing_result(ex, seed, note), None)
                 continue
             tasks.append((ex.id, student.student, source))
             digests[(student.student, ex.id)] = gradebook.sha256(source)
+    seeds = {s.student: settings.seed_for(s.student) for s in found}
     job = Job(
-        settings.seed,
+        settings.seed_for(""),
         settings.budget,
         settings.options,
         request.sandbox,
@@ -175,10 +184,12 @@ def _grade(request: Request, course: Course, conn: Any, settings: gradebook.Sett
             gradebook.commit(conn, student, result, digests.get((student, chunk.exercise)))
             progress.advance(student, chunk.exercise, gradebook.status_of(result))
 
-        errors = _attempt(backend, chunked(tasks, request.jobs), deliver)
-        if errors:
+        errors = _attempt(backend, chunked(tasks, request.jobs, seeds=seeds), deliver)
+        if errors:  # once more, in fresh workers
             retry = [(c.exercise, c.students[i], c.sources[i]) for c, i, _ in errors]
-            errors = _attempt(backend, chunked(retry, request.jobs, first_id=10**6), deliver)
+            errors = _attempt(
+                backend, chunked(retry, request.jobs, first_id=10**6, seeds=seeds), deliver
+            )
         for chunk, index, message in errors:
             gradebook.record_grader_error(conn, chunk.students[index], chunk.exercise, message)
             progress.advance(chunk.students[index], chunk.exercise, "grader error")
@@ -200,8 +211,11 @@ def _attempt(backend: Backend, chunks: list[Chunk], deliver: Callable) -> list[t
     errors: list[tuple[Chunk, int, str]] = []
 
     def checked(chunk: Chunk, index: int, result: dict[str, Any]) -> None:
-        if result.get("grader_error"):
-            errors.append((chunk, index, result["grader_error"]))
+        problem = gradebook.unscorable(result)
+        if not problem and result["exercise"] != chunk.exercise:
+            problem = f"a result for {result['exercise']} instead of {chunk.exercise}"
+        if problem:
+            errors.append((chunk, index, problem))
         else:
             deliver(chunk, index, result)
 

@@ -23,6 +23,7 @@ from rich.text import Text
 
 from grader import report
 from grader.classgrade.analytics import Summary
+from grader.untrusted import for_terminal, markup
 
 BAR_WIDTH = 40
 LIST_LIMIT = 15
@@ -61,7 +62,7 @@ class ProgressView:
         if self._bar is not None:
             self._bar.advance(self._task)
         elif not self.quiet:
-            shown = json.dumps(student, ensure_ascii=False)
+            shown = _name(student)
             sys.stderr.write(f"[{self.done}/{self.total}] {exercise} {shown}: {status}\n")
             sys.stderr.flush()
 
@@ -116,21 +117,23 @@ def _listing(con: Console, title: str, lines: list[str], style: str) -> None:
         return
     con.print(f"[{style}]{title} ({len(lines)})[/]")
     for line in lines[:LIST_LIMIT]:
-        con.print(Text("  " + line))
+        con.print(Text("  " + for_terminal(line, one_line=True)))
     if len(lines) > LIST_LIMIT:
         con.print(f"[muted]  … and {len(lines) - LIST_LIMIT} more (see results.json)[/]")
 
 
 def _name(student: str) -> str:
-    return json.dumps(student, ensure_ascii=False)
+    """A student id quoted for a terminal: JSON escapes, and no control characters left."""
+    return for_terminal(json.dumps(student, ensure_ascii=False), one_line=True)
 
 
 def render(con: Console, summary: Summary) -> None:
     """The class summary for people."""
     run = summary.run
+    seed = "one seed per student" if summary.seed is None else f"seed {summary.seed}"
     con.print(
         f"[muted]{summary.students} students · {len(summary.exercises)} exercises · "
-        f"seed {summary.seed} · sandbox: {', '.join(summary.isolation) or 'none'} · "
+        f"{seed} · sandbox: {markup(', '.join(summary.isolation) or 'none')} · "
         f"{run.get('graded', 0)} gradings in {run.get('seconds', 0):.1f} s[/]"
     )
     if "rlimits" in summary.isolation:
@@ -156,9 +159,15 @@ def render(con: Console, summary: Summary) -> None:
         [f"{_name(e['student'])} · {e['exercise']}: {e['message']}" for e in summary.grader_errors],
         "warn",
     )
+    if summary.attention:
+        con.print(
+            f"[fail]{summary.attention} student(s) need attention: not graded because the "
+            "grader failed (not their fault, not a zero); run again with --resume[/]"
+        )
     if run.get("out"):
         con.print(
-            f"[muted]Written to {run['out']}: grades.csv, results.json, feedback/, canvas.csv[/]"
+            f"[muted]Written to {markup(run['out'])}: grades.csv, results.json, feedback/, "
+            "canvas.csv[/]"
         )
 
 

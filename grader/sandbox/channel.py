@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader.sandbox import wire
+from grader.untrusted import CLIP_BYTES, MORE, clip, plain
 
 SIGNALS = {
     signal.SIGKILL: "was killed (out of memory, or a process limit)",
@@ -39,10 +40,16 @@ class Reply:
 
 
 class OutputBuffer:
-    """Drains a pipe continuously into a capped buffer, so a flood never blocks the child."""
+    """Drains a pipe continuously into a capped buffer, so a flood never blocks the child.
+
+    Positions count every byte ever read; the buffer keeps the first ``cap`` bytes since
+    the last :meth:`reset` (one per learner file), so one student's printing never shows
+    in another's feedback and a flood costs at most ``cap`` bytes of memory.
+    """
 
     def __init__(self, stream: Any, cap: int) -> None:
-        self.data, self.cap, self.dropped = bytearray(), cap, 0
+        self.data, self.cap = bytearray(), cap
+        self.base = self.total = 0  # the position of data[0]; every byte ever read
         self._stream = stream  # kept open for as long as the buffer lives
         self._fd = stream.fileno()
         os.set_blocking(self._fd, False)
@@ -74,21 +81,54 @@ class OutputBuffer:
                         return
                     room = self.cap - len(self.data)
                     self.data += chunk[: max(room, 0)]
-                    self.dropped += max(len(chunk) - room, 0)
+                    self.total += len(chunk)
             except BlockingIOError:
                 continue
             except (OSError, ValueError):
                 return  # the pipe was closed with the sandbox
 
-    def mark(self) -> int:
-        with self._lock:
-            return len(self.data) + self.dropped
-
-    def since(self, mark: int) -> str:
+    def reset(self) -> None:
+        """Forget everything read so far (what the last file printed included)."""
         self.settle()
         with self._lock:
-            text = bytes(self.data[max(mark - self.dropped, 0) :]).decode("utf-8", "replace")
-            return text + ("\n… (output truncated)" if self.dropped else "")
+            self.data.clear()
+            self.base = self.total
+
+    def mark(self) -> int:
+        with self._lock:
+            return self.total
+
+    def since(self, mark: int, limit: int = CLIP_BYTES) -> str:
+        """What was printed after ``mark`` (since the last reset at most), clipped to ``limit``."""
+        self.settle()
+        with self._lock:
+            start = max(mark - self.base, 0)
+            kept = bytes(self.data[start : start + limit])
+            missing = self.total - max(mark, self.base) - len(kept)
+        text = kept.decode("utf-8", "ignore" if missing else "replace")
+        return text + (MORE.format(n=missing) if missing > 0 else "")
+
+
+def _text(value: Any, limit: int) -> str:
+    return clip(value if type(value) is str else plain(value), limit)
+
+
+def learner_fields(reply: dict) -> dict[str, Any]:
+    """An error reply's learner-written fields, as bounded plain values (message clipped once)."""
+    line = reply.get("line")
+    bases, trace = reply.get("bases"), reply.get("trace")
+    return {
+        "type_name": _text(reply.get("type") or "Exception", 200),
+        "message": _text(reply.get("message") or "", CLIP_BYTES),
+        "line": line if type(line) is int else None,
+        "bases": [_text(b, 200) for b in bases[:50]] if type(bases) is list else None,
+        "trace": [_text(t, 500) for t in trace[:10]] if type(trace) is list else None,
+    }
+
+
+def warnings_of(reply: dict) -> list[str]:
+    found = reply.get("warnings")
+    return [_text(w, 500) for w in found[:20]] if type(found) is list else []
 
 
 class FrameReader:

@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from grader.sandbox import launch, procs, spawn, wire
-from grader.sandbox.channel import FrameReader, OutputBuffer, Reply, exit_text
+from grader.sandbox.channel import (
+    FrameReader,
+    OutputBuffer,
+    Reply,
+    exit_text,
+    learner_fields,
+    warnings_of,
+)
 from grader.sandbox.errors import (
     LearnerCrashed,
     LearnerError,
@@ -36,6 +43,7 @@ from grader.sandbox.errors import (
     SandboxError,
 )
 from grader.sandbox.launch import FALLBACK, STRICT, Limits
+from grader.untrusted import clip, plain
 
 START_TIMEOUT = 30.0
 
@@ -116,7 +124,7 @@ class Sandbox:
         except (LearnerCrashed, LearnerTimeout) as exc:
             detail = self.output.since(0).strip().splitlines()[-1:] or [exc.message]
             self.close()
-            raise SandboxError(f"the sandbox did not start: {detail[0]}") from None
+            raise SandboxError(f"the sandbox did not start: {clip(detail[0], 500)}") from None
         if ready.get("ok") != "ready":
             self.close()
             raise SandboxError("the sandbox did not start: unexpected first message")
@@ -232,6 +240,7 @@ class Sandbox:
             self.unload()
         if not self.alive:
             self.start()
+        self.output.reset()  # what the last file printed is not this one's
         self._send_load(source, filename, name, driver)
         self._finish_load(filename, self.output.mark())
 
@@ -272,12 +281,17 @@ class Sandbox:
             raise LoadFailed(
                 f"{filename}: {exc.message} while loading", output=self.output.since(mark)
             ) from None
+        if reply.get("error") == "setup":
+            self._await_exit()
+            why = learner_fields(reply)["message"]
+            raise SandboxError(f"the sandbox could not prepare the child for {filename}: {why}")
         if reply.get("error") == "load":
-            line = f":{reply['line']}" if reply.get("line") else ""
+            fields = learner_fields(reply)
+            line = f":{fields['line']}" if fields["line"] else ""
             output = self.output.since(mark)
             self._await_exit()
             raise LoadFailed(
-                f"{filename}{line}: {reply['type']}: {reply['message']}", output=output
+                f"{filename}{line}: {fields['type_name']}: {fields['message']}", output=output
             )
         if reply.get("ok") != "loaded":
             self.close()
@@ -362,7 +376,7 @@ class Sandbox:
                 reply = self._wait(deadline)
                 if "event" in reply:
                     if on_event:
-                        on_event(reply["event"])
+                        on_event(plain(reply["event"]))
                     continue
                 break
         except LearnerTimeout:
@@ -381,21 +395,15 @@ class Sandbox:
             self.close()
             raise LearnerCrashed("your code sent a reply out of turn", output=output)
         if reply.get("error") == "raised":
-            raise LearnerRaised(
-                reply["type"],
-                reply["message"],
-                bases=reply.get("bases"),
-                line=reply.get("line"),
-                trace=reply.get("trace"),
-                output=output,
-            )
+            raise LearnerRaised(**learner_fields(reply), output=output)
         if reply.get("error") == "missing":
             raise MissingFunction(f"your file has no function named {fn}()", output=output)
         if reply.get("ok") != "result":
             self.close()
             raise LearnerCrashed("your code sent a malformed reply", output=output)
+        args = reply.get("args")
         return Reply(
-            reply.get("value"), list(reply.get("warnings") or []), reply.get("args"), output
+            reply.get("value"), warnings_of(reply), args if type(args) is list else None, output
         )
 
     # -- one call sent ahead ------------------------------------------------------------------
@@ -466,12 +474,9 @@ class Sandbox:
         if reply is None:
             return None
         printed = reply.pop("printed", "")
-        printed = printed if isinstance(printed, str) else ""
-        cap = self.limits.output_kb << 10
-        if len(printed) > cap:
-            printed = printed[:cap] + "\n… (output truncated)"
+        printed = clip(self._load_output + (printed if isinstance(printed, str) else ""))
         try:
-            return self._outcome(fn, call_id, reply, self._load_output + printed)
+            return self._outcome(fn, call_id, reply, printed)
         except LearnerError as exc:
             return exc
 

@@ -221,12 +221,8 @@ def _ahead(chan: Channel, request: dict, module, driver, filename: str, side: in
     os.close(side)
 
 
-def _child(chan: Channel, request: dict, workdir: str, side: int | None) -> None:
-    os.setsid()
-    if side is not None and not request.get("ahead"):
-        os.close(side)
-        side = None
-    filename, path = request["filename"], os.path.join(workdir, request["name"])
+def _prepare(request: dict, workdir: str, path: str) -> None:
+    """Write the learner's file, drop privileges, set the limits: no learner code yet."""
     procs.import_quietly(request.get("imports", []))
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(request["source"])
@@ -238,6 +234,19 @@ def _child(chan: Channel, request: dict, workdir: str, side: int | None) -> None
             resource.setrlimit(which, (value, hard))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     os.chdir(workdir)
+
+
+def _child(chan: Channel, request: dict, workdir: str, side: int | None) -> None:
+    os.setsid()
+    if side is not None and not request.get("ahead"):
+        os.close(side)
+        side = None
+    filename, path = request["filename"], os.path.join(workdir, request["name"])
+    try:
+        _prepare(request, workdir, path)
+    except BaseException as exc:  # the grader's failure, before any learner code ran
+        chan.write({"error": "setup", "message": f"{type(exc).__name__}: {exc}"[:500]})
+        raise
     try:
         module = _load(request["source"], filename, path)
         driver = None
