@@ -52,7 +52,7 @@ def _keras() -> Any:
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     keys = [key for key, _ in pairs]
     if len(set(keys)) != len(keys):
-        raise Refused("the saved model's config.json repeats a key")
+        raise Refused("the saved model's config.json repeats a key", "unusable")
     return dict(pairs)
 
 

@@ -93,7 +93,7 @@ def _sample(data) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _expect_the_data(got: Any, x: np.ndarray, y: np.ndarray) -> None:
-    """The pair prepare_data returned holds these images and labels (scaled or not).
+    """The pair prepare_data returned holds these images, flattened (scaled or not), and labels.
 
     Shapes, dtypes and untouched inputs are worth points only when the values are the
     images and labels given; arrays of zeros of the right shape are not.
@@ -103,17 +103,16 @@ def _expect_the_data(got: Any, x: np.ndarray, y: np.ndarray) -> None:
     )
     images, labels = (as_numeric(v, what=w) for v, w in zip(got, ("x", "y"), strict=True))
     pixels = x.reshape(len(x), 784).astype(np.float64)
-    same_images = images.size == pixels.size and any(
-        np.allclose(images.reshape(pixels.shape), pixels / scale, rtol=1e-4, atol=1e-5)
-        for scale in (255, 1)
+    same_images = images.shape == pixels.shape and any(
+        np.allclose(images, pixels / scale, rtol=1e-4, atol=1e-5) for scale in (255, 1)
     )
     same_labels = (labels.shape == y.shape and np.array_equal(labels, y)) or (
         labels.shape == (len(y), 10) and np.array_equal(labels, np.eye(10)[y])
     )
     expect_that(
         same_images and same_labels,
-        "prepare_data did not return the images and labels it was given "
-        f"({'the labels' if same_images else 'the images'} are not theirs)",
+        "prepare_data did not return the images it was given, flattened to (n, 784), and "
+        f"their labels ({'the labels' if same_images else 'the images'} are not right)",
         got=got,
     )
 
