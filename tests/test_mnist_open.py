@@ -91,7 +91,7 @@ def test_the_reference_architecture_is_opened_and_evaluated(learner_box, referen
 
 def test_a_model_sandbox_that_gives_up_fails_the_check(learner_box, reference, test_images):
     impatient = {**SETTINGS, "call_timeout": 0.01}
-    with pytest.raises(CheckFailed, match="could not be opened: .*did not return"):
+    with pytest.raises(CheckFailed, match=r"could not be opened: .*did not return"):
         open_model(learner_box, reference, test_images, impatient)
 
 
