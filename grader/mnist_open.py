@@ -46,9 +46,11 @@ def open_model(
     model: np.ndarray,
     test: tuple[np.ndarray, np.ndarray],
     settings: dict[str, Any],
+    mistakes: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Describe and evaluate ``model`` in a fresh model sandbox, isolated as ``learner_box``.
 
+    A refusal the sandbox names as one of ``mistakes`` (info.toml's) carries that mistake.
     Raises CheckFailed when the model is refused or the sandbox gives up on it (a crash or
     a timeout), SandboxError when the model sandbox cannot start at all (a grader error).
     """
@@ -68,7 +70,7 @@ def open_model(
         raise CheckFailed(f"your saved model could not be opened: {exc.message}") from None
     finally:
         box.close()
-    return checked(reply.value, len(test[1]))
+    return checked(reply.value, len(test[1]), mistakes)
 
 
 def _is(value: Any, kind: type) -> bool:
@@ -76,7 +78,7 @@ def _is(value: Any, kind: type) -> bool:
     return type(value) is kind
 
 
-def checked(opened: Any, images: int) -> dict[str, Any]:
+def checked(opened: Any, images: int, mistakes: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The model sandbox's answer, with every field a check reads of the right plain type."""
     bad = CheckFailed("the model sandbox sent an answer that is not a model's description")
     if not isinstance(opened, dict):
@@ -86,7 +88,7 @@ def checked(opened: Any, images: int) -> dict[str, Any]:
         message = opened["refused"]
         if not isinstance(message, str) or mistake not in ("custom_layer", "unusable", None):
             raise bad
-        raise CheckFailed(message[:500], mistake=mistake if mistake == "custom_layer" else None)
+        raise CheckFailed(message[:500], mistake=mistake if mistake in mistakes else None)
     description = opened.get("description")
     layers = description.get("layers") if isinstance(description, dict) else None
     if not isinstance(layers, list) or not all(isinstance(layer, dict) for layer in layers):

@@ -69,7 +69,8 @@ def opened(trained, learner, data, exercise_grading) -> dict[str, Any]:
     from grader.mnist_open import model_bytes, open_model
 
     model = model_bytes(trained["model"], exercise_grading["model_mb"])
-    return open_model(learner.sandbox, model, data[1], exercise_grading["model_sandbox"])
+    settings = exercise_grading["model_sandbox"]
+    return open_model(learner.sandbox, model, data[1], settings, frozenset({"custom_layer"}))
 
 
 @pytest.fixture(scope="module")
