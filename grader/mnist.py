@@ -105,13 +105,3 @@ def quick_split(
     """The training images and labels of the ``--quick`` slice (copies, in dataset order)."""
     indices = quick_indices(y_train, per_class)
     return x_train[indices], y_train[indices]
-
-
-def save_training_file(
-    path: str | os.PathLike[str], x_train: np.ndarray, y_train: np.ndarray
-) -> Path:
-    """Write the .npz the sandboxed child trains from: ``x_train`` and ``y_train`` only."""
-    target = Path(path)
-    with target.open("wb") as handle:  # a file handle stops numpy from appending ".npz"
-        np.savez(handle, x_train=np.asarray(x_train), y_train=np.asarray(y_train))
-    return target

@@ -13,6 +13,7 @@ import inspect
 import math
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from types import ModuleType
@@ -97,19 +98,54 @@ def _report_epochs(model: Any, emit: Callable[[dict], None], keras: ModuleType) 
     model.fit = fit
 
 
-def train_and_save(
-    learner: ModuleType, train_path: str, model_path: str, emit: Callable[[dict], None]
-) -> dict[str, Any]:
-    """Prepare, build and train with the learner's functions, then save the model.
+def make_deterministic(seed: int) -> None:
+    """Seed every generator Keras uses and run TensorFlow's ops on one thread, deterministically.
 
-    ``train_path`` is an .npz holding only ``x_train`` and ``y_train``; the model is saved
-    with ``model.save(model_path)`` (a .keras file). Exceptions raised by the learner's
-    functions propagate unchanged; a broken contract raises TypeError.
+    Quick mode calls this before any learner function runs, so the same file trains to the
+    same weights on every run on one machine (benchmarks/bench_mnist.py measures the spread
+    across seeds). A learner that initialised TensorFlow while loading keeps its threads.
     """
     keras = import_keras()
-    with np.load(train_path, allow_pickle=False) as archive:
-        x_train, y_train = archive["x_train"], archive["y_train"]
+    tf = sys.modules.get("tensorflow")
+    if tf is not None:
+        with contextlib.suppress(RuntimeError, ValueError, AttributeError):
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        with contextlib.suppress(RuntimeError, ValueError, AttributeError):
+            tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(seed)
 
+
+def saved_bytes(model: Any) -> bytes:
+    """The model as the bytes of a .keras archive.
+
+    ``model.save`` wants a path ending in .keras; it gets one in a fresh private directory
+    of this process's own, read back and removed at once. The grader never sees a path.
+    """
+    with tempfile.TemporaryDirectory(prefix="dlgrade-model-") as folder:
+        path = os.path.join(folder, "model.keras")
+        model.save(path)
+        with open(path, "rb") as handle:
+            return handle.read()
+
+
+def train_and_save(
+    learner: ModuleType,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    emit: Callable[[dict], None],
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """Prepare, build and train with the learner's functions; return the saved model's bytes.
+
+    The training images arrive as arrays (over the wire); nothing is read from or written to
+    a file. ``seed`` makes the run deterministic (:func:`make_deterministic`). The model
+    comes back as ``model``: the bytes ``model.save`` writes, as a uint8 array. Exceptions
+    raised by the learner's functions propagate unchanged; a broken contract raises TypeError.
+    """
+    keras = import_keras()
+    if seed is not None:
+        make_deterministic(seed)
     prepared = learner.prepare_data(x_train, y_train)
     if not isinstance(prepared, tuple) or len(prepared) != 2:
         raise TypeError(f"prepare_data must return a pair (x, y), got {type(prepared).__name__}")
@@ -132,23 +168,24 @@ def train_and_save(
             "train_model must return the History that model.fit returns, "
             f"got {type(history).__name__}"
         )
-    model.save(model_path)
-
+    values = getattr(history, "history", None)
     metrics = {
-        str(name): [_number(value) for value in values] for name, values in history.history.items()
+        str(name): [_number(value) for value in values]
+        for name, values in (values.items() if isinstance(values, dict) else ())
     }
     return {
         "history": metrics,
         "train_seconds": round(train_seconds, 3),
-        "epochs": len(history.epoch),
+        "epochs": len(getattr(history, "epoch", None) or ()),
+        "model": np.frombuffer(saved_bytes(model), dtype=np.uint8),
         **summary,
     }
 
 
-def run(train_path: str, model_path: str) -> dict[str, Any]:
+def run(x_train: np.ndarray, y_train: np.ndarray, seed: int | None = None) -> dict[str, Any]:
     """The entry point the grader calls inside the sandbox.
 
     The worker executes this file next to the learner's module and provides two
     globals: ``learner`` (that module) and ``emit`` (sends a progress event).
     """
-    return train_and_save(learner, train_path, model_path, emit)  # noqa: F821
+    return train_and_save(learner, x_train, y_train, emit, seed)  # noqa: F821

@@ -1,228 +1,220 @@
-"""Trusted-side grading for exercise 04: load the learner's saved model, describe it, score it.
+"""Open a learner's saved Keras model and measure it: runs only in the model sandbox.
 
-The verdict never relies on anything the learner's process reports: accuracy is computed here
-from ``model.predict`` on the test images, prepared by us. Keras is imported lazily.
+The grader ships this file as source into a sandboxed worker of its own, which runs no
+learner code and is the only process that sees the test images (see the 04 checks). So it
+imports only the standard library, numpy, h5py and keras, never ``grader.*``.
+:func:`open_and_evaluate` gets the ``.keras`` bytes and the test images and returns plain data.
+
+Nothing reaches Keras before it passed, in this order: the archive (its three members
+only, sizes declared and read under caps, no bomb), the config (JSON without duplicate
+keys, every object an exact allowlisted class, activation or initializer), the
+architecture (a chain of allowlisted layers whose shapes, parameter count and FLOPs are
+computed here and bounded, including each layer's ``build_config``) and the weights file
+(no links, no external or virtual datasets, declared sizes bounded by that parameter
+count). Keras then loads a copy rebuilt from exactly what was checked, in safe mode and
+without compiling; the compilation is read from the checked config instead.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
+import os
 import re
+import tempfile
 import warnings
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from grader.mnist_driver import import_keras
+try:  # in the model sandbox, grader/mnist_arch.py is the worker's module and this its driver
+    Refused, architecture = learner.Refused, learner.architecture
+except NameError:  # imported in the grader's own tests
+    from grader.mnist_arch import Refused, architecture
 
-MAX_ARCHIVE_BYTES = 256 * 2**20
-MAX_CONFIG_BYTES = 2**20
-ALLOWED_LAYERS = frozenset(
-    {
-        "InputLayer",
-        "Dense",
-        "Dropout",
-        "Flatten",
-        "Reshape",
-        "Activation",
-        "Softmax",
-        "ReLU",
-        "LeakyReLU",
-        "PReLU",
-        "ELU",
-        "BatchNormalization",
-        "LayerNormalization",
-        "Rescaling",
-        "GaussianNoise",
-        "GaussianDropout",
-        "AlphaDropout",
-        "ActivityRegularization",
-        "Conv2D",
-        "MaxPooling2D",
-        "AveragePooling2D",
-        "GlobalAveragePooling2D",
-        "SpatialDropout2D",
-    }
-)
-ALLOWED_PAIRS = frozenset(
-    {
-        ("keras", "Sequential"),
-        ("keras", "Functional"),
-        ("keras.src.models.functional", "Functional"),
-        ("keras", "DTypePolicy"),
-        ("keras", "FloatDTypePolicy"),
-    }
-)
-ALLOWED_MODULES = frozenset(
-    {
-        "keras.activations",
-        "keras.constraints",
-        "keras.initializers",
-        "keras.losses",
-        "keras.metrics",
-        "keras.optimizers",
-        "keras.optimizers.schedules",
-        "keras.regularizers",
-    }
-)
-PLAIN_VALUES = frozenset(
-    {"__keras_tensor__", "__tensor__", "__numpy__", "__bytes__", "__slice__", "__ellipsis__"}
-)
+MAX_MODEL_BYTES = 48 << 20
+MAX_MEMBER_BYTES = {"config.json": 1 << 20, "metadata.json": 1 << 16, "model.weights.h5": 64 << 20}
+MAX_EXPANSION = 100  # DEFLATE cannot exceed ~1032:1; Keras stores members uncompressed
+MAX_BATCH_VALUES = 8 << 20  # images x widest layer per predict batch
 LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error"}
 
 
-class ModelLoadError(ValueError):
-    """The saved model cannot be loaded or cannot be used on MNIST."""
+def _keras() -> Any:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    return keras
 
 
-def _refuse(what: str) -> ModelLoadError:
-    return ModelLoadError(f"use keras.layers only: the saved model contains {what}")
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise Refused("the saved model's config.json repeats a key", "unusable")
+    return dict(pairs)
 
 
-def _check_object(node: dict[str, Any]) -> None:
-    """Refuse one serialized object unless it is a built-in Keras piece we expect."""
-    class_name, module = node["class_name"], node.get("module")
-    if class_name in PLAIN_VALUES:
-        return
-    if class_name in ("Lambda", "__lambda__"):
-        raise _refuse("a Lambda layer (Python code cannot be loaded safely)")
-    if class_name == "function" and module not in ALLOWED_MODULES:
-        raise _refuse(f"the custom function {node['config']!r}")
-    if node.get("registered_name") not in (None, class_name, "function") or not isinstance(
-        module, str
-    ):
-        raise _refuse(f"the custom object {class_name!r}")
-    if module == "keras.layers" and class_name in ALLOWED_LAYERS:
-        return
-    if (module, class_name) in ALLOWED_PAIRS or module in ALLOWED_MODULES:
-        return
-    raise _refuse(f"{module}.{class_name}, which this exercise does not accept")
-
-
-def _walk(node: Any) -> None:
-    if isinstance(node, dict):
-        if isinstance(node.get("class_name"), str) and "config" in node:
-            _check_object(node)
-        for value in node.values():
-            _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            _walk(value)
-
-
-def check_archive(path: Path) -> None:
-    """Inspect the .keras zip before Keras sees it: size caps and an allowlist of classes."""
+def read_archive(data: bytes) -> dict[str, bytes]:
+    """The members of a .keras archive, read under size caps, or Refused."""
+    if len(data) > MAX_MODEL_BYTES:
+        raise Refused(f"the saved model is larger than {MAX_MODEL_BYTES >> 20} MiB", "unusable")
+    if data.startswith(b"\x89HDF"):
+        raise Refused(
+            "the saved model is an HDF5 (.h5) file; save it as .keras with model.save()",
+            "unusable",
+        )
+    members: dict[str, bytes] = {}
     try:
-        with zipfile.ZipFile(path) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_ARCHIVE_BYTES:
-                limit = MAX_ARCHIVE_BYTES >> 20
-                raise ModelLoadError(f"the saved model is larger than {limit} MiB")
-            info = archive.getinfo("config.json")
-            if info.file_size > MAX_CONFIG_BYTES:
-                raise ModelLoadError("the saved model's config.json is too large")
-            config = json.loads(archive.read(info))
-    except ModelLoadError:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+            if len(infos) > len(MAX_MEMBER_BYTES):
+                raise Refused(f"the saved model has {len(infos)} members", "unusable")
+            for info in infos:
+                cap = MAX_MEMBER_BYTES.get(info.filename)
+                if cap is None or info.filename in members or info.flag_bits & 1:
+                    raise Refused(f"the saved model contains {info.filename!r}", "unusable")
+                if info.file_size > cap or info.file_size > MAX_EXPANSION * max(
+                    info.compress_size, 1 << 10
+                ):
+                    raise Refused(
+                        f"the saved model's {info.filename} declares {info.file_size} bytes "
+                        f"({info.compress_size} stored): too large",
+                        "unusable",
+                    )
+                with archive.open(info) as member:
+                    members[info.filename] = member.read(cap + 1)
+    except Refused:
         raise
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ModelLoadError(f"{path.name} is not a model saved with model.save(): {exc}") from None
-    _walk(config)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+        message = f"this is not a model saved with model.save(): {reason}"
+        raise Refused(message, "unusable") from None
+    for name in ("config.json", "model.weights.h5"):
+        if name not in members:
+            raise Refused(f"the saved model has no {name}", "unusable")
+    return members
 
 
-def load_learner_model(path: str | Path) -> Any:
-    """Load the learner's ``.keras`` file in safe mode, compiled, or raise ModelLoadError."""
-    source = Path(path)
-    if not source.is_file():
-        raise ModelLoadError(f"no trained model was saved at {source}")
-    check_archive(source)
-    keras = import_keras()
+def read_config(members: dict[str, bytes]) -> dict[str, Any]:
     try:
-        with warnings.catch_warnings():  # e.g. "skipping variable loading for optimizer"
-            warnings.simplefilter("ignore")
-            model = keras.saving.load_model(source, safe_mode=True, compile=True)
-    except Exception as exc:  # Keras raises many types; all mean "not loadable"
-        first_line = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-        if "lambda" in first_line.lower() or "custom" in first_line.lower():
-            raise _refuse(f"code Keras cannot load safely ({first_line})") from None
-        raise ModelLoadError(f"could not load the trained model: {first_line}") from None
-    if not isinstance(model, keras.Model):
-        raise ModelLoadError(f"the saved file holds a {type(model).__name__}, not a keras.Model")
-    return model
+        config = json.loads(members["config.json"], object_pairs_hook=_no_duplicates)
+    except (ValueError, RecursionError) as exc:
+        reason = (str(exc).splitlines() or ["invalid"])[0][:160]
+        raise Refused(f"the saved model's config.json is not JSON: {reason}", "unusable") from None
+    if not isinstance(config, dict):
+        raise Refused("the saved model's config.json is not an object", "unusable")
+    return config
+
+
+def check_weights(data: bytes, params: int) -> None:
+    """Refuse a weights file with links, external or virtual data, or more than it needs."""
+    import h5py
+
+    limit = 4 * params + 4096  # the model's variables, an optimizer's slots, counters
+    total = 0
+
+    def visit(group: Any, depth: int) -> None:
+        nonlocal total
+        if depth > 16 or len(group) > 4096:
+            raise Refused("the saved weights are nested too deeply", "unusable")
+        for name in group:
+            link = group.get(name, getlink=True)
+            if not isinstance(link, h5py.HardLink):
+                raise Refused("the saved weights contain a link", "unusable")
+            item = group[name]
+            if isinstance(item, h5py.Group):
+                visit(item, depth + 1)
+                continue
+            if not isinstance(item, h5py.Dataset) or item.external or item.is_virtual:
+                raise Refused("the saved weights point outside their file", "unusable")
+            if item.dtype.kind not in "biuf":
+                raise Refused("the saved weights hold something other than numbers", "unusable")
+            total += math.prod(item.shape or (1,))
+            if total > limit:
+                raise Refused(
+                    f"the saved weights declare more than the {params:,} parameters the "
+                    "model's config has",
+                    "unusable",
+                )
+
+    try:
+        with h5py.File(io.BytesIO(data), "r") as weights:
+            visit(weights, 0)
+    except Refused:
+        raise
+    except Exception as exc:  # h5py raises OSError, KeyError, ValueError, RuntimeError...
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+        raise Refused(f"the saved weights cannot be read: {reason}", "unusable") from None
 
 
 def _snake(name: str) -> str:
-    """'CategoricalCrossentropy' -> 'categorical_crossentropy'; aliases spelled out."""
     snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
     return LOSS_ALIASES.get(snake, snake)
 
 
-def _names(value: Any) -> list[str]:
-    """Names of losses or metrics as they appear in a compile config."""
-    if value is None:
+def _names(value: Any, depth: int = 0) -> list[str]:
+    """Names of losses or metrics as they appear in a compile config (never deserialized)."""
+    if depth > 8 or value is None:
         return []
     if isinstance(value, str):
         return [_snake(value)]
-    if isinstance(value, dict) and "class_name" in value:
+    if isinstance(value, dict) and isinstance(value.get("class_name"), str):
         inner = value.get("config")
         return [_snake(inner if isinstance(inner, str) else value["class_name"])]
     if isinstance(value, dict):
-        return [name for item in value.values() for name in _names(item)]
-    if isinstance(value, list | tuple):
-        return [name for item in value for name in _names(item)]
-    return [_snake(getattr(value, "__name__", type(value).__name__))]
+        return [name for item in value.values() for name in _names(item, depth + 1)]
+    if isinstance(value, list):
+        return [name for item in value for name in _names(item, depth + 1)]
+    return []
 
 
-def _activation(layer: Any, keras: Any) -> str | None:
-    activation = getattr(layer, "activation", None)
-    if activation is None:
-        return {"Softmax": "softmax", "ReLU": "relu"}.get(type(layer).__name__)
-    serialized = keras.activations.serialize(activation)
-    return serialized if isinstance(serialized, str) else getattr(activation, "__name__", None)
-
-
-def describe_model(model: Any) -> dict[str, Any]:
-    """Plain-data summary: input shape, layers, parameter count, optimizer, loss and metrics."""
-    keras = import_keras()
-    layers = [
-        {
-            "class_name": type(layer).__name__,
-            "name": layer.name,
-            "units": getattr(layer, "units", None),
-            "activation": _activation(layer, keras),
-            "params": int(layer.count_params()),
-        }
-        for layer in model.layers
-    ]
-    output_activation = next(
-        (layer["activation"] for layer in reversed(layers) if layer["activation"] is not None),
-        None,
-    )
-    compile_config = model.get_compile_config() or {}
-    optimizer = getattr(model, "optimizer", None)
+def compilation(config: dict[str, Any]) -> dict[str, Any]:
+    """Optimizer, learning rate, loss and metrics as the saved config records them."""
+    compiled = config.get("compile_config")
+    compiled = compiled if isinstance(compiled, dict) else {}
+    optimizer = compiled.get("optimizer")
+    name, rate = None, None
+    if isinstance(optimizer, str):
+        name = optimizer.lower()
+    elif isinstance(optimizer, dict) and isinstance(optimizer.get("class_name"), str):
+        name = optimizer["class_name"].lower()
+        settings = optimizer.get("config")
+        value = settings.get("learning_rate") if isinstance(settings, dict) else None
+        if type(value) in (int, float) and math.isfinite(value):
+            rate = float(value)
     return {
-        "input_shape": list(model.inputs[0].shape),
-        "output_shape": list(model.outputs[0].shape),
-        "layers": layers,
-        "output_activation": output_activation,
-        "total_params": int(model.count_params()),
-        "optimizer": type(optimizer).__name__.lower() if optimizer is not None else None,
-        "learning_rate": _finite(optimizer.learning_rate) if optimizer is not None else None,
-        "loss": _names(compile_config.get("loss")),
-        "metrics": _names(compile_config.get("metrics")),
+        "optimizer": name,
+        "learning_rate": rate,
+        "loss": _names(compiled.get("loss"))[:16],
+        "metrics": _names(compiled.get("metrics"))[:16],
     }
 
 
-def _finite(value: Any) -> float | None:
-    try:
-        number = float(np.asarray(value))
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
+def load_checked(members: dict[str, bytes], config: dict[str, Any], params: int) -> Any:
+    """Load a copy rebuilt from the checked members, safe mode, uncompiled."""
+    keras = _keras()
+    checked = {**config, "compile_config": None}
+    with tempfile.TemporaryDirectory(prefix="dlgrade-open-") as folder:
+        path = os.path.join(folder, "model.keras")
+        with zipfile.ZipFile(path, "x") as archive:
+            archive.writestr("config.json", json.dumps(checked))
+            archive.writestr("metadata.json", members.get("metadata.json", b"{}"))
+            archive.writestr("model.weights.h5", members["model.weights.h5"])
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = keras.saving.load_model(path, safe_mode=True, compile=False)
+        except Exception as exc:  # Keras raises many types; all mean "not loadable"
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+            raise Refused(f"could not load the trained model: {reason}", "unusable") from None
+    if not isinstance(model, keras.Model) or model.count_params() != params:
+        raise Refused("the loaded model is not the one its config describes", "unusable")
+    return model
 
 
-def evaluate(model: Any, x_test: np.ndarray, y_test: np.ndarray, show: int = 8) -> dict[str, Any]:
+def evaluate(model: Any, x_test: np.ndarray, y_test: np.ndarray, batch: int, show: int = 8):
     """Accuracy on the raw test set (uint8 images, integer labels), computed here.
 
     The images are prepared the reference way (flattened, divided by 255). A model trained on
@@ -232,14 +224,10 @@ def evaluate(model: Any, x_test: np.ndarray, y_test: np.ndarray, show: int = 8) 
     """
     images, labels = np.asarray(x_test), np.asarray(y_test).astype(int)
     input_shape = tuple(model.inputs[0].shape[1:])
-    if None in input_shape or math.prod(input_shape) != 28 * 28:
-        raise ModelLoadError(
-            f"the model expects inputs of shape {list(input_shape)}, but each image has 784 pixels"
-        )
     x = images.reshape(len(images), *input_shape).astype("float32") / 255
-    probabilities = np.asarray(model.predict(x, batch_size=1000, verbose=0), dtype="float64")
+    probabilities = np.asarray(model.predict(x, batch_size=batch, verbose=0), dtype="float64")
     if probabilities.shape != (len(labels), 10):
-        raise ModelLoadError(
+        raise Refused(
             f"the model must give 10 outputs per image, it gives {list(probabilities.shape[1:])}"
         )
     finite = np.isfinite(probabilities).all(axis=1)
@@ -269,3 +257,41 @@ def evaluate(model: Any, x_test: np.ndarray, y_test: np.ndarray, show: int = 8) 
             for i in wrong
         ],
     }
+
+
+def open_and_evaluate(data: np.ndarray, x_test: np.ndarray, y_test: np.ndarray) -> dict:
+    """Check, describe, load and evaluate the learner's model bytes; plain data back.
+
+    ``{"refused": message, "mistake": name}`` when the file cannot be opened safely;
+    otherwise ``{"description": ..., "evaluation": ... or None, "evaluation_error": ...}``.
+    """
+    try:
+        members = read_archive(np.asarray(data, dtype=np.uint8).tobytes())
+        config = read_config(members)
+        try:
+            arch = architecture(config)
+        except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
+            message = f"the saved model's config is malformed ({exc!r:.120})"
+            raise Refused(message, "unusable") from None
+        description = {**arch["description"], **compilation(config)}
+        check_weights(members["model.weights.h5"], description["total_params"])
+    except Refused as exc:
+        return {"refused": exc.message, "mistake": exc.mistake}
+    opened: dict[str, Any] = {"description": description, "evaluation": None}
+    if math.prod(description["input_shape"][1:]) != 28 * 28:
+        opened["evaluation_error"] = (
+            f"the model expects inputs of shape {description['input_shape'][1:]}, "
+            "but each image has 784 pixels"
+        )
+        return opened
+    try:
+        model = load_checked(members, config, description["total_params"])
+        batch = max(1, min(1000, MAX_BATCH_VALUES // arch["widest"]))
+        opened["evaluation"] = evaluate(model, x_test, y_test, batch)
+    except Refused as exc:
+        if exc.mistake:
+            return {"refused": exc.message, "mistake": exc.mistake}
+        opened["evaluation_error"] = exc.message
+    with contextlib.suppress(Exception):
+        _keras().backend.clear_session()
+    return opened

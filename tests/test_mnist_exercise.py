@@ -6,10 +6,12 @@ All variants are graded in one pytest session with one sandbox, as class grading
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, HAS_BWRAP, ROOT, patched_solution
 
+from grader import mnist_driver
 from grader.course import load_course
 from grader.grading import Submission, grade_many
 from grader.paths import hidden_from_sandbox
@@ -18,8 +20,9 @@ from grader.sandbox.runner import Sandbox
 COURSE = load_course()
 EXERCISE = COURSE.get("04_mnist_mlp")
 FAULTY = tomllib.loads((FIXTURES / "mnist.toml").read_text())
-VARIANTS = ["sigmoid_output", "unscaled", "lambda_layer", "never_returns"]
+VARIANTS = ["sigmoid_output", "unscaled", "lambda_layer", "never_returns", "plants_links"]
 VARIANTS += ["peeks_at_test_data"] if HAS_BWRAP else []
+DEGENERATE = ["returns_input", "untrained_constants", "plants_links_untrained"]
 PREPARE = {
     "prepare_data_shapes_and_dtypes",
     "prepare_data_scales_pixels",
@@ -28,12 +31,33 @@ PREPARE = {
 }
 
 
+def planted(name: str, outside: Path) -> str:
+    """A variant whose planted links point at ``outside``/absent and ``outside``/model.keras."""
+    source = patched_solution(EXERCISE.id, FAULTY[name]["patch"])
+    return source.replace("{absent}", str(outside / "absent")).replace(
+        "{model}", str(outside / "model.keras")
+    )
+
+
 @pytest.fixture(scope="module")
-def graded() -> dict:
+def outside(tmp_path_factory) -> Path:
+    """A folder outside every sandbox, holding a saved model of the article's architecture."""
+    folder = tmp_path_factory.mktemp("outside")
+    keras = mnist_driver.import_keras()
+    solution = ROOT / "solutions" / "04_mnist_mlp.py"
+    namespace: dict = {}
+    exec(compile(solution.read_text(), str(solution), "exec"), namespace)
+    namespace["build_model"]().save(folder / "model.keras")
+    assert keras.saving.load_model(folder / "model.keras").count_params() == 407_050
+    return folder
+
+
+@pytest.fixture(scope="module")
+def graded(outside) -> dict:
     files = {
         "solution": (ROOT / "solutions" / "04_mnist_mlp.py").read_text(),
         "stub": (ROOT / "exercises" / "04_mnist_mlp.py").read_text(),
-        **{name: patched_solution(EXERCISE.id, FAULTY[name]["patch"]) for name in VARIANTS},
+        **{name: planted(name, outside) for name in VARIANTS + DEGENERATE},
     }
     subs = [Submission(source.encode(), name) for name, source in files.items()]
     with Sandbox(EXERCISE.sandbox_limits(), hide=hidden_from_sandbox()) as box:
@@ -96,3 +120,16 @@ def test_learner_code_cannot_find_the_test_images(graded):
     found = checks(graded["peeks_at_test_data"])
     assert all(found[name].passed for name in PREPARE), [found[n].message for n in PREPARE]
     assert graded["peeks_at_test_data"].passed
+
+
+@pytest.mark.parametrize("name", DEGENERATE)
+def test_a_learner_that_computes_nothing_scores_zero(graded, name):
+    result = graded[name]
+    assert result.score == 0, [(c.name, c.status, c.message) for c in result.checks if c.passed]
+    assert len(result.checks) == len(EXERCISE.points)
+
+
+def test_links_and_fifos_planted_in_the_work_directory_change_nothing(graded, outside):
+    result = graded["plants_links"]
+    assert result.passed, [(c.name, c.message) for c in result.checks if not c.passed]
+    assert sorted(p.name for p in outside.iterdir()) == ["model.keras"]

@@ -2,9 +2,10 @@
 
 The learner's code only ever sees training images: the sandboxed child runs
 prepare_data, build_model and train_model through the driver
-(grader/mnist_driver.py) and saves the model as a .keras file. This process
-loads that file in Keras safe mode, inspects it and evaluates it on the 10,000
-test images itself. Accuracy tiers and time budgets come from info.toml.
+(grader/mnist_driver.py) and returns the saved model's bytes. A second sandbox
+that runs no learner code checks, loads and evaluates them on the 10,000 test
+images (grader/mnist_open.py); this process only reads the plain numbers it
+returns. Accuracy tiers, the quick mode's seed and the limits come from info.toml.
 """
 
 from __future__ import annotations
@@ -38,58 +39,50 @@ def settings(options: dict[str, Any], exercise_grading: dict[str, Any]) -> dict[
 
 
 @pytest.fixture(scope="module")
-def trained(learner, data, settings, on_event, artifacts) -> dict[str, Any]:
-    """Train the learner's model in the sandbox once; returns the driver's summary."""
+def trained(learner, data, settings, on_event, artifacts, exercise_grading) -> dict[str, Any]:
+    """Train the learner's model in the sandbox once; the driver's summary and model bytes.
+
+    The training images go over the wire and the model comes back over it: the grader
+    opens no file in the learner's work directory. The learner's child is ended before its
+    model is opened, so no learner process runs beside the model sandbox.
+    """
     (x_train, y_train), _ = data
     if settings["mode"] == "quick":
         x_train, y_train = mnist.quick_split(x_train, y_train)
-    learner.ensure_loaded()
-    box = learner.sandbox
-    mnist.save_training_file(box.workdir / "train.npz", x_train, y_train)
-    inside = box.inside_workdir
     summary = learner.call(
         "driver.run",
-        [f"{inside}/train.npz", f"{inside}/model.keras"],
+        [x_train, y_train, settings.get("seed")],
         timeout=settings["time_budget"],
         on_event=on_event,
     )
+    learner.sandbox.unload()
+    summary = summary if isinstance(summary, dict) else {}
     artifacts["mode"] = settings["mode"]
-    artifacts["history"] = summary.get("history") if isinstance(summary, dict) else None
-    artifacts["train_seconds"] = summary.get("train_seconds") if isinstance(summary, dict) else None
-    model_file = box.workdir / "model.keras"
-    artifacts["model_file"] = str(model_file) if model_file.is_file() else None
-    return summary if isinstance(summary, dict) else {}
+    artifacts["history"] = summary.get("history")
+    artifacts["train_seconds"] = summary.get("train_seconds")
+    return {**summary, "model": summary.get("model")}
 
 
 @pytest.fixture(scope="module")
-def model(trained, artifacts):
-    """The learner's trained model, loaded here in Keras safe mode."""
-    from grader.mnist_grading import ModelLoadError, load_learner_model
+def opened(trained, learner, data, exercise_grading) -> dict[str, Any]:
+    """The model described and evaluated in the model sandbox (mnist_open), never here."""
+    from grader.mnist_open import model_bytes, open_model
 
-    if not artifacts.get("model_file"):
-        raise CheckFailed("no trained model was saved; did train_model finish?")
-    try:
-        return load_learner_model(artifacts["model_file"])
-    except ModelLoadError as exc:
-        raise CheckFailed(str(exc), mistake="custom_layer") from None
+    model = model_bytes(trained["model"], exercise_grading["model_mb"])
+    settings = exercise_grading["model_sandbox"]
+    return open_model(learner.sandbox, model, data[1], settings, frozenset({"custom_layer"}))
 
 
 @pytest.fixture(scope="module")
-def description(model) -> dict[str, Any]:
-    from grader.mnist_grading import describe_model
-
-    return describe_model(model)
+def description(opened) -> dict[str, Any]:
+    return opened["description"]
 
 
 @pytest.fixture(scope="module")
-def evaluation(model, data, artifacts) -> dict[str, Any]:
-    from grader.mnist_grading import ModelLoadError, evaluate
-
-    _, (x_test, y_test) = data
-    try:
-        result = evaluate(model, x_test, y_test)
-    except ModelLoadError as exc:
-        raise CheckFailed(str(exc)) from None
+def evaluation(opened, artifacts) -> dict[str, Any]:
+    result = opened.get("evaluation")
+    if result is None:
+        raise CheckFailed(opened["evaluation_error"])
     artifacts["accuracy"] = result["accuracy"]
     artifacts["misclassified"] = result["misclassified"]
     return result
@@ -98,6 +91,31 @@ def evaluation(model, data, artifacts) -> dict[str, Any]:
 def _sample(data) -> tuple[np.ndarray, np.ndarray]:
     (x_train, y_train), _ = data
     return x_train[:SAMPLE].copy(), y_train[:SAMPLE].copy()
+
+
+def _expect_the_data(got: Any, x: np.ndarray, y: np.ndarray) -> None:
+    """The pair prepare_data returned holds these images, flattened (scaled or not), and labels.
+
+    Shapes, dtypes and untouched inputs are worth points only when the values are the
+    images and labels given; arrays of zeros of the right shape are not.
+    """
+    expect_that(
+        isinstance(got, tuple) and len(got) == 2, "prepare_data must return (x, y)", got=got
+    )
+    images, labels = (as_numeric(v, what=w) for v, w in zip(got, ("x", "y"), strict=True))
+    pixels = x.reshape(len(x), 784).astype(np.float64)
+    same_images = images.shape == pixels.shape and any(
+        np.allclose(images, pixels / scale, rtol=1e-4, atol=1e-5) for scale in (255, 1)
+    )
+    same_labels = (labels.shape == y.shape and np.array_equal(labels, y)) or (
+        labels.shape == (len(y), 10) and np.array_equal(labels, np.eye(10)[y])
+    )
+    expect_that(
+        same_images and same_labels,
+        "prepare_data did not return the images it was given, flattened to (n, 784), and "
+        f"their labels ({'the labels' if same_images else 'the images'} are not right)",
+        got=got,
+    )
 
 
 def test_prepare_data_shapes_and_dtypes(learner, data):
@@ -127,6 +145,7 @@ def test_prepare_data_shapes_and_dtypes(learner, data):
         expected="float32",
         got=f"{images.dtype}, {labels.dtype}",
     )
+    _expect_the_data(got, x, y)
 
 
 def test_prepare_data_scales_pixels(learner, data):
@@ -159,7 +178,8 @@ def test_prepare_data_one_hot_labels(learner, data):
 def test_prepare_data_leaves_its_input_alone(learner, data):
     """prepare_data does not modify the images or labels it is given"""
     x, y = _sample(data)
-    _, after = learner.with_args.prepare_data(x, y)
+    got, after = learner.with_args.prepare_data(x, y)
+    _expect_the_data(got, x, y)
     expect_that(
         np.array_equal(as_numeric(after[0]), x) and np.array_equal(as_numeric(after[1]), y),
         "prepare_data changed the arrays it was given; work on a copy",
