@@ -41,6 +41,9 @@ def targets(
         return [Target(exercise, path, str(path), record=False)]
     exercises = [course.get(i) for i in ids] if ids else list(course.exercises)
     if solution:
+        from grader.practice import require_solutions
+
+        require_solutions(course, exercises)
         return [
             Target(e, course.solution_path(e), f"solutions/{e.file_name}", record=False)
             for e in exercises

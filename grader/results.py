@@ -10,7 +10,17 @@ from dataclasses import asdict, dataclass, field
 
 PASSED = "passed"
 FAILED = "failed"
-STATUSES = (PASSED, FAILED, "not_implemented", "error", "timeout", "crashed", "missing")
+UNAVAILABLE = "unavailable"  # practice mode: the pool cannot answer this check
+STATUSES = (
+    PASSED,
+    FAILED,
+    "not_implemented",
+    "error",
+    "timeout",
+    "crashed",
+    "missing",
+    UNAVAILABLE,
+)
 
 
 @dataclass
@@ -49,6 +59,7 @@ class ExerciseResult:
     file: str
     checks: list[CheckResult] = field(default_factory=list)
     seed: int = 0
+    cases: str = "graded"  # "practice": expected values from the practice pool
     isolation: str = ""
     isolation_note: str | None = None
     load_error: str | None = None
@@ -83,6 +94,7 @@ class ExerciseResult:
             "passed": self.passed,
             "checks": [c.to_dict() for c in self.checks],
             "seed": self.seed,
+            "cases": self.cases,
             "isolation": self.isolation,
             "isolation_note": self.isolation_note,
             "load_error": self.load_error,
