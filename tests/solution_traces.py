@@ -16,7 +16,6 @@ from pathlib import Path
 from grader.course import Course
 from grader.release import function_bodies
 
-
 MIN_BYTECODE = 48  # shorter instruction runs occur in unrelated functions too
 
 
