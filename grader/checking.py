@@ -46,7 +46,7 @@ def targets(
     else:  # all of them: those whose optional dependencies are absent are left out (see skipped)
         exercises = [e for e in course.exercises if not extras.missing(e)]
     if solution:
-        from grader.practice import require_solutions
+        from grader.solutions import require_solutions
 
         require_solutions(course, exercises)
         return [

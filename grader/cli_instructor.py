@@ -64,7 +64,7 @@ def grade(
     from grader import extras
     from grader.classgrade import run, summary_report
     from grader.course import load_course
-    from grader.practice import require_solutions
+    from grader.solutions import require_solutions
 
     course = load_course()  # graded cases need the real reference: refuse a practice install
     named = [course.get(e) for e in exercises]

@@ -33,17 +33,13 @@ import numpy as np
 from grader.course import Course, Exercise
 from grader.errors import InputError
 from grader.sandbox import wire
+from grader.solutions import has_solution
 
 FORMAT = 1
 PRACTICE = "practice"
 GRADED = "graded"
 SEED_FLOOR = 1 << 40  # pool seeds lie above every seed drawn for graded cases (< 2**31)
 MANTISSA_BITS = 30  # floats are keyed to ~1e-9 relative, so BLAS rounding keeps keys stable
-DEFAULT_HOME = "the solutions/ folder of the course's repository"
-NO_SOLUTIONS = (
-    "{id}: this copy of dlgrade holds no reference solutions (they stay with the "
-    "instructor); the course's solutions live in {where}"
-)
 NOT_PRACTICE_SEED = (
     "seed {seed} is not a practice seed of {id}: without the course's solutions dlgrade "
     "checks only the practice cases (seeds {seeds}); omit --seed to pick one"
@@ -244,27 +240,6 @@ class Recorder:
 
 
 # -- where the answers come from --------------------------------------------------------------
-
-
-def has_solution(course: Course, exercise: Exercise) -> bool:
-    return course.solution_path(exercise).is_file()
-
-
-def no_solutions_message(course: Course, exercise: Exercise) -> str:
-    return NO_SOLUTIONS.format(id=exercise.id, where=course.solutions_home or DEFAULT_HOME)
-
-
-def require_solutions(course: Course, exercises: Iterable[Exercise]) -> None:
-    """Refuse (InputError, exit 2) when an exercise's reference solution is absent."""
-    for exercise in exercises:
-        if not has_solution(course, exercise):
-            raise InputError(no_solutions_message(course, exercise))
-
-
-def solution_source(course: Course, exercise: Exercise) -> str:
-    """The reference solution's text, or the one-line refusal where none is installed."""
-    require_solutions(course, [exercise])
-    return course.solution_path(exercise).read_text(encoding="utf-8")
 
 
 def draw_seed(course: Course, exercise: Exercise) -> int:

@@ -18,9 +18,9 @@ from grader.course import Course, Exercise
 from grader.errors import GraderError, InputError
 from grader.grading import Submission, grade_many
 from grader.paths import hidden_from_sandbox
-from grader.practice import require_solutions
 from grader.results import ExerciseResult
 from grader.sandbox.runner import Sandbox
+from grader.solutions import require_solutions
 from grader.sources import read_source
 from grader.workspace import CONFIG, CONFIG_TEXT
 

@@ -291,3 +291,16 @@ def test_a_lookup_table_of_the_practice_cases_passes_practice_and_fails_graded_c
         assert all(graded[name]["points"] == 0 for name in random), exercise_id
         fixed = set(graded) - random  # worked examples: the same for everyone, learned by heart
         assert result["score"] == sum(graded[name]["points"] for name in fixed)
+
+
+def test_solution_source_is_the_file_or_a_one_line_refusal(monkeypatch, tmp_path):
+    """What `dlgrade solution` will print: the reference in a clone, a refusal elsewhere."""
+    from grader.solutions import solution_source
+
+    exercise = COURSE.get("02_perceptron")
+    expected = (ROOT / "solutions" / "02_perceptron.py").read_text(encoding="utf-8")
+    assert solution_source(COURSE, exercise) == expected
+    monkeypatch.setenv("DLGRADE_SOLUTIONS", str(tmp_path))
+    with pytest.raises(InputError, match="no reference solutions") as refused:
+        solution_source(COURSE, exercise)
+    assert "\n" not in refused.value.format_message()
