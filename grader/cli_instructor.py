@@ -69,6 +69,11 @@ def grade(
     course = load_course()  # graded cases need the real reference: refuse a practice install
     named = [course.get(e) for e in exercises]
     require_solutions(course, named or run.default_exercises(course))
+    if seed is not None:
+        from grader.practice import refuse_pool_seed
+
+        for exercise in named or run.default_exercises(course):
+            refuse_pool_seed(course, exercise, seed)
     for exercise in named:
         if extras.missing(exercise):
             raise InputError(extras.missing(exercise))

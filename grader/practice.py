@@ -261,11 +261,16 @@ def reference_for(course: Course, exercise: Exercise, seed: int) -> Any:
         if not pool.seeds:
             return PracticeReference(exercise.id, (), {})
         return pool.for_seed(seed)
-    if seed in load_pool(course, exercise).cases:
-        raise InputError(PRACTICE_SEED_GRADED.format(id=exercise.id, seed=seed))
+    refuse_pool_seed(course, exercise, seed)
     from grader.grading import load_reference
 
     return load_reference(course, exercise)
+
+
+def refuse_pool_seed(course: Course, exercise: Exercise, seed: int) -> None:
+    """Graded cases are fresh: a seed of the exercise's practice pool is an InputError."""
+    if seed in load_pool(course, exercise).cases:
+        raise InputError(PRACTICE_SEED_GRADED.format(id=exercise.id, seed=seed))
 
 
 def cases_of(reference: Any) -> str:

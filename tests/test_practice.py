@@ -304,3 +304,14 @@ def test_solution_source_is_the_file_or_a_one_line_refusal(monkeypatch, tmp_path
     with pytest.raises(InputError, match="no reference solutions") as refused:
         solution_source(COURSE, exercise)
     assert "\n" not in refused.value.format_message()
+
+
+def test_class_grading_refuses_a_pool_seed_in_one_line(tmp_path):
+    (tmp_path / "subs" / "ada").mkdir(parents=True)
+    seed = practice.load_pool(COURSE, COURSE.get("00_weighted_sum")).seeds[0]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("DLGRADE_SOLUTIONS", None)
+    out = tmp_path / "grades"
+    done = _dlgrade("grade", "subs", "--out", str(out), "--seed", str(seed), env=env, cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "belongs to the practice pool" in done.stderr and not out.exists()
