@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader import progress, store
+from grader import extras, progress, store
 from grader.course import Course, Exercise
 from grader.errors import InputError
 from grader.results import ExerciseResult
@@ -38,15 +38,35 @@ def targets(
         if len(ids) > 1 or solution:
             raise InputError("--path grades one file against one exercise")
         exercise = course.get(ids[0]) if ids else course.get(_exercise_from_name(course, path))
+        _require_extras([exercise])
         return [Target(exercise, path, str(path), record=False)]
-    exercises = [course.get(i) for i in ids] if ids else list(course.exercises)
+    if ids:
+        exercises = [course.get(i) for i in ids]
+        _require_extras(exercises)
+    else:  # all of them: those whose optional dependencies are absent are left out (see skipped)
+        exercises = [e for e in course.exercises if not extras.missing(e)]
     if solution:
+        from grader.solutions import require_solutions
+
+        require_solutions(course, exercises)
         return [
             Target(e, course.solution_path(e), f"solutions/{e.file_name}", record=False)
             for e in exercises
         ]
     ws = workspace()
     return [Target(e, ws.path(e), ws.display(e), record=True) for e in exercises]
+
+
+def _require_extras(exercises: Sequence[Exercise]) -> None:
+    for exercise in exercises:
+        problem = extras.missing(exercise)
+        if problem:
+            raise InputError(problem)
+
+
+def skipped(course: Course) -> list[str]:
+    """One line per exercise that ``dlgrade check`` (all exercises) leaves out, and why."""
+    return [f"skipped {line}" for e in course.exercises if (line := extras.missing(e))]
 
 
 def _exercise_from_name(course: Course, path: Path) -> str:

@@ -14,6 +14,7 @@ import click
 
 from grader import __version__, progress, report, store, workspace
 from grader.course import load_course
+from grader.errors import InputError
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
@@ -89,6 +90,9 @@ def check(
     course = load_course()
     ws = None if path or solution else workspace.find(course)
     chosen = checking.targets(course, exercises, path=path, solution=solution, workspace=lambda: ws)
+    if not exercises and not path:
+        for line in checking.skipped(course):
+            click.echo(f"dlgrade: {line}", err=True)
     con = report.console()
     progress = None if as_json else report.EpochProgress(con)
     results = []
@@ -172,6 +176,12 @@ def watch(exercise: str | None, as_json: bool) -> None:
     course = load_course()
     ws = workspace.find(course)
     chosen = [course.get(exercise)] if exercise else list(course.exercises)
+    from grader import extras
+
+    missing = extras.missing(chosen[0]) if exercise else None
+    if missing:
+        raise InputError(missing)
+    chosen = [e for e in chosen if not extras.missing(e)]
     watch_and_check(ws, chosen, as_json=as_json)
 
 

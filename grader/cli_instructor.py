@@ -62,8 +62,22 @@ def grade(
     Writes grades.csv, results.json, feedback/<student>.md, canvas.csv and the durable
     gradebook.sqlite into --out. Every file runs in its own sandboxed child.
     """
+    from grader import extras
     from grader.classgrade import run, summary_report
+    from grader.course import load_course
+    from grader.solutions import require_solutions
 
+    course = load_course()  # graded cases need the real reference: refuse a practice install
+    named = [course.get(e) for e in exercises]
+    require_solutions(course, named or run.default_exercises(course))
+    if seed is not None:
+        from grader.practice import refuse_pool_seed
+
+        for exercise in named or run.default_exercises(course):
+            refuse_pool_seed(course, exercise, seed)
+    for exercise in named:
+        if extras.missing(exercise):
+            raise InputError(extras.missing(exercise))
     if no_sandbox:
         summary_report.warn_no_sandbox()
     if gradescope is not None:

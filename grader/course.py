@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from grader import store
 from grader.errors import InputError
-from grader.paths import CHECKS_DIR, course_root
+from grader.paths import CHECKS_DIR, course_root, solutions_dir
 from grader.sandbox.launch import Limits
 
 if TYPE_CHECKING:
@@ -107,6 +107,7 @@ class Course:
     root: Path
     title: str
     exercises: tuple[Exercise, ...]
+    solutions_home: str = ""  # where the course's solutions live, for installs without them
 
     def get(self, exercise_id: str) -> Exercise:
         """The exercise with this id (or a unique prefix such as ``03``)."""
@@ -123,7 +124,7 @@ class Course:
         return self.root / "exercises" / exercise.file_name
 
     def solution_path(self, exercise: Exercise) -> Path:
-        return self.root / "solutions" / exercise.file_name
+        return solutions_dir(self.root) / exercise.file_name
 
 
 def _build(data: dict[str, Any]) -> CourseFile:
@@ -194,4 +195,5 @@ def load_course(root: Path | None = None) -> Course:
                 stamp.touch()
             except OSError:
                 pass
-    return Course(root, parsed.course.get("title", "dlgrade"), parsed.exercise)
+    meta = parsed.course
+    return Course(root, meta.get("title", "dlgrade"), parsed.exercise, meta.get("solutions", ""))

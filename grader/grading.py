@@ -2,7 +2,8 @@
 
 The checks run here, in the trusted process, under pytest; every call into the
 learner's code crosses the sandbox boundary. The reference solution is loaded
-here too — it never enters the sandbox, and neither do the expected values.
+here too (or, where it is not installed, the practice pool: :mod:`grader.practice`);
+it never enters the sandbox, and neither do the expected values.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import contextlib
 import importlib
 import importlib.util
 import os
-import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from grader import early
+from grader import early, practice
 from grader.course import Course, Exercise
 from grader.learner import Learner
 from grader.paths import CHECKS_DIR, PACKAGE_DIR, hidden_from_sandbox
@@ -150,18 +150,27 @@ def grade_many(
     budget: float | None = None,
     on_event: Callable[[Any], None] | None = None,
     on_result: Callable[[ExerciseResult], None] | None = None,
+    reference: Any = None,
 ) -> list[ExerciseResult]:
     """Grade several files against one exercise in a single pytest session and sandbox.
 
     ``budget`` caps the wall-clock time each file's calls may take in all;
-    ``on_result`` is called as soon as each file's result is known.
+    ``on_result`` is called as soon as each file's result is known; ``reference``
+    replaces the reference solution or practice pool (the pool's recorder uses it).
     """
+    if reference is None:
+        reference = practice.reference_for(course, exercise, seed)
     jobs = []
     driver = driver_source(exercise)
     for sub in submissions:
         own_seed = seed if sub.seed is None else sub.seed
         result = ExerciseResult(
-            exercise.id, exercise.title, sub.shown, seed=own_seed, isolation=sandbox.isolation
+            exercise.id,
+            exercise.title,
+            sub.shown,
+            seed=own_seed,
+            isolation=sandbox.isolation,
+            cases=practice.cases_of(reference),
         )
         problem = source_problem(sub.source)
         if problem:
@@ -189,9 +198,7 @@ def grade_many(
         if on_result:
             on_result(job.result)
 
-    plugin = GradingPlugin(
-        exercise, jobs, load_reference(course, exercise), seed, options, on_event, finish
-    )
+    plugin = GradingPlugin(exercise, jobs, reference, seed, options, on_event, finish)
     try:
         with _pytest_environment():
             code = pytest.main(
@@ -231,7 +238,7 @@ def grade(
     on_event: Callable[[Any], None] | None = None,
 ) -> ExerciseResult:
     """Run ``exercise``'s checks against the learner file at ``path``."""
-    seed = seed if seed is not None else secrets.randbelow(2**31)
+    seed = seed if seed is not None else practice.draw_seed(course, exercise)
     submission = Submission(read_source(path), display_name or str(path))
     own = sandbox is None
     hide = hidden_from_sandbox()

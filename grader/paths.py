@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CHECKS_DIR = PACKAGE_DIR / "checks"
+SOLUTIONS_ENV = "DLGRADE_SOLUTIONS"
 
 
 def course_root() -> Path:
-    """The folder holding exercises/, solutions/ and glossary/: the clone, or the wheel's copy."""
+    """The folder holding exercises/, glossary/ and practice/: the clone, or the wheel's copy.
+
+    A clone also holds solutions/; the wheel does not (see :mod:`grader.practice`).
+    """
     clone = PACKAGE_DIR.parent
     if (clone / "exercises" / "info.toml").is_file():
         return clone
     return PACKAGE_DIR / "_course"
 
 
+def solutions_dir(root: Path) -> Path:
+    """The reference solutions of the course at ``root``: $DLGRADE_SOLUTIONS, or its solutions/."""
+    chosen = os.environ.get(SOLUTIONS_ENV)
+    return Path(chosen).expanduser().resolve() if chosen else root / "solutions"
+
+
 def installed_copies() -> list[Path]:
-    """Every copy of this package on sys.path (a stale install carries solutions too)."""
+    """Every copy of this package on sys.path (an older install may carry solutions)."""
     copies = []
     for entry in sys.path:
         candidate = Path(entry or ".") / PACKAGE_DIR.name
@@ -35,4 +46,5 @@ def hidden_from_sandbox() -> list[Path]:
         home = store.home()
     except Exception:  # reported by the command that needs it
         home = store.home_path()
-    return [PACKAGE_DIR, course_root(), home, *installed_copies()]
+    root = course_root()
+    return [PACKAGE_DIR, root, solutions_dir(root), home, *installed_copies()]

@@ -12,7 +12,6 @@ import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,8 @@ import pytest
 from grader.course import Exercise
 from grader.expect import MISSING, CheckFailed, describe
 from grader.learner import Learner
-from grader.results import FAILED, PASSED, CheckResult, ExerciseResult
+from grader.practice import NotInPractice
+from grader.results import FAILED, PASSED, UNAVAILABLE, CheckResult, ExerciseResult
 from grader.sandbox.errors import LearnerError, LearnerRaised, LoadFailed, SandboxError
 from grader.untrusted import clip
 
@@ -53,7 +53,7 @@ class GradingPlugin:
         self,
         exercise: Exercise,
         jobs: Sequence[Job],
-        reference: ModuleType,
+        reference: Any,
         seed: int,
         options: dict[str, Any] | None = None,
         on_event: Callable[[Any], None] | None = None,
@@ -80,7 +80,8 @@ class GradingPlugin:
         return self._learner
 
     @pytest.fixture(scope="session")
-    def reference(self) -> ModuleType:
+    def reference(self) -> Any:
+        """The reference solution, or where it is not installed the practice pool's answers."""
         return self._reference
 
     @pytest.fixture(scope="session")
@@ -162,6 +163,8 @@ class GradingPlugin:
             self._failed(result, exc)
         elif isinstance(exc, LearnerError):
             self._learner_error(result, exc)
+        elif isinstance(exc, NotInPractice):
+            result.status, result.message, result.call = UNAVAILABLE, str(exc), None
         elif isinstance(exc, SandboxError):  # this file's grading failed, not its checks
             self.current.result.grader_error = str(exc)
             result.status, result.message = "error", f"grader error: {exc}"

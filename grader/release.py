@@ -20,6 +20,7 @@ from grader.grading import Submission, grade_many
 from grader.paths import hidden_from_sandbox
 from grader.results import ExerciseResult
 from grader.sandbox.runner import Sandbox
+from grader.solutions import require_solutions
 from grader.sources import read_source
 from grader.workspace import CONFIG, CONFIG_TEXT
 
@@ -62,6 +63,9 @@ dlgrade list                      # where you stand on every exercise, quiz topi
 dlgrade reset 02_perceptron       # start over from the stub (your file is backed up first)
 ```
 
+Your copy of dlgrade holds no reference solutions: its checks run on practice cases,
+recorded from the reference for a few seeds (each report's header says "practice cases").
+Your instructor grades on fresh cases, so make your code right, not the practice answers.
 A check that says "not implemented yet" is simply untouched. `dlgrade check` exits with 0
 once every check passes and 1 while some still fail. Exercise 04 trains a real network:
 `dlgrade check 04_mnist_mlp --quick` trains on a small slice for a fast first try.
@@ -268,6 +272,7 @@ def release(
 ) -> Release:
     """Verify the course, then write the kit to ``out_dir``; nothing is written on a problem."""
     check_target(out_dir)
+    require_solutions(course, course.exercises)
     verdicts = verify(course, skip_slow=skip_slow, on_exercise=on_exercise)
     files = kit_files(course)
     problems = [p for v in verdicts for p in v.problems] + leaks(course, files)

@@ -38,6 +38,7 @@ ICONS = {
     "error": "!",
     "timeout": "⏱",
     "crashed": "☠",
+    "unavailable": "–",
 }
 
 
@@ -57,10 +58,16 @@ def emit_json(data: Any) -> None:
 
 def header(con: Console, exercise: str, result: ExerciseResult) -> None:
     """One line that makes the run repeatable: version, exercise, seed, isolation."""
+    cases = " · practice cases" if result.cases == "practice" else ""
     con.print(
-        f"[muted]dlgrade {__version__} · {exercise} · seed {result.seed} · "
+        f"[muted]dlgrade {__version__} · {exercise} · seed {result.seed}{cases} · "
         f"sandbox: {result.isolation or 'none'}[/]"
     )
+    if result.cases == "practice":
+        con.print(
+            "[muted]Practice cases: expected values recorded from the reference for a few "
+            "seeds; your instructor grades on fresh cases.[/]"
+        )
     if result.isolation == "rlimits":
         why = markup(result.isolation_note or "bubblewrap is not installed")
         con.print(

@@ -12,7 +12,17 @@ from grader.untrusted import plain
 
 PASSED = "passed"
 FAILED = "failed"
-STATUSES = (PASSED, FAILED, "not_implemented", "error", "timeout", "crashed", "missing")
+UNAVAILABLE = "unavailable"  # practice mode: the pool cannot answer this check
+STATUSES = (
+    PASSED,
+    FAILED,
+    "not_implemented",
+    "error",
+    "timeout",
+    "crashed",
+    "missing",
+    UNAVAILABLE,
+)
 
 
 @dataclass
@@ -51,6 +61,7 @@ class ExerciseResult:
     file: str
     checks: list[CheckResult] = field(default_factory=list)
     seed: int = 0
+    cases: str = "graded"  # "practice": expected values from the practice pool
     isolation: str = ""
     isolation_note: str | None = None
     load_error: str | None = None
@@ -87,11 +98,12 @@ class ExerciseResult:
                 "passed": self.passed,
                 "checks": [c.to_dict() for c in self.checks],
                 "seed": self.seed,
+                "cases": self.cases,
                 "isolation": self.isolation,
                 "isolation_note": self.isolation_note,
                 "load_error": self.load_error,
                 "grader_error": self.grader_error,
                 "duration": round(self.duration, 3),
-                "artifacts": {k: v for k, v in self.artifacts.items() if k != "model_file"},
+                "artifacts": dict(self.artifacts),
             }
         )

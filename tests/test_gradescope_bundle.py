@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import ROOT
 
 from grader.cli_kit import gradescope_bundle
 from grader.gradescope_bundle import GRADE_COMMAND
@@ -40,7 +41,10 @@ def test_zip_holds_both_scripts_and_the_wheel_at_its_root(bundle):
     path, summary = bundle
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
-    assert {"setup.sh", "run_autograder", summary["wheel"]} == set(names)
+    solutions = {f"solutions/{p.name}" for p in (ROOT / "solutions").glob("*.py")}
+    assert {"setup.sh", "run_autograder", "constraints.txt", summary["wheel"]} | solutions == set(
+        names
+    )
     assert summary["wheel"].startswith("dlgrade-") and summary["wheel"].endswith(".whl")
 
 
@@ -61,11 +65,26 @@ def test_run_autograder_runs_the_class_grader_on_the_submission(bundle):
     assert EXPECTED_COMMAND in text.splitlines()
 
 
-def test_setup_installs_bubblewrap_and_the_bundled_wheel(bundle):
+def test_setup_installs_bubblewrap_and_the_bundled_wheel_with_constraints(bundle):
     path, summary = bundle
     text, _ = entry(path, "setup.sh")
     assert "apt-get install" in text and "bubblewrap" in text
-    assert f"pip install /autograder/source/{summary['wheel']}" in text
+    wheel = f"/autograder/source/{summary['wheel']}"
+    assert f"pip install -c /autograder/source/constraints.txt {wheel}" in text
+    assert "chmod -R go-rwx /autograder/source/solutions" in text
+
+
+def test_the_bundle_grades_with_its_solutions_and_tested_versions(bundle):
+    path, _ = bundle
+    text, _ = entry(path, "run_autograder")
+    assert "export DLGRADE_SOLUTIONS=/autograder/source/solutions" in text.splitlines()
+    for name in ("00_weighted_sum.py", "03_backprop.py"):
+        shipped, mode = entry(path, f"solutions/{name}")
+        assert shipped == (ROOT / "solutions" / name).read_text() and mode == 0o600
+    constraints, _ = entry(path, "constraints.txt")
+    assert constraints == (ROOT / "constraints.txt").read_text()
+    pins = {line.split("==")[0].lower() for line in constraints.splitlines() if "==" in line}
+    assert {"numpy", "pytest", "click", "rich", "pydantic", "fsrs"} <= pins
 
 
 def test_wheel_installs_and_imports_with_the_course_inside(bundle, tmp_path):
@@ -93,4 +112,5 @@ def test_wheel_installs_and_imports_with_the_course_inside(bundle, tmp_path):
     module, exercises = json.loads(ran.stdout)
     assert Path(module).is_relative_to(target)
     assert "00_weighted_sum" in exercises
-    assert (target / "grader" / "_course" / "solutions" / "00_weighted_sum.py").is_file()
+    assert (target / "grader" / "_course" / "practice" / "00_weighted_sum.json").is_file()
+    assert not (target / "grader" / "_course" / "solutions").exists()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import ROOT
+from solution_traces import leaks
 
 from grader import cli_kit
 from grader import release as kit
@@ -97,6 +98,13 @@ def test_kit_has_no_solution_code(released):
         text = squash(raw.decode("utf-8"))
         leaked = [body for body in secret if body in text]
         assert not leaked, f"{path} contains solution code: {leaked[0][:80]}"
+    assert leaks(course, out) == []  # no source, bytecode or pickle of a solution either
+
+
+def test_kit_readme_says_checks_run_on_practice_cases(released):
+    out, _ = released
+    readme = squash((out / "README.md").read_text(encoding="utf-8"))
+    assert "practice cases" in readme and "fresh cases" in readme
 
 
 def test_check_inside_the_kit_reports_not_implemented(released, dlgrade_home):
