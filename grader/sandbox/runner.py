@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import shutil
 import signal
 import subprocess
 import time
@@ -163,7 +162,7 @@ class Sandbox:
         for stream in (proc.stdin, proc.stdout):
             with contextlib.suppress(OSError):
                 stream.close()
-        _remove_tree(self.workdir)
+        spawn.release(self.workdir)
 
     def __enter__(self) -> Sandbox:
         return self
@@ -491,7 +490,3 @@ class Sandbox:
                 raise LearnerTimeout("timed out")
             if select.select([self._side.fd], [], [], left)[0]:
                 self._side.feed()
-
-
-def _remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -7,6 +7,9 @@ about processes (when and where a worker runs).
 from __future__ import annotations
 
 import atexit
+import contextlib
+import fcntl
+import logging
 import os
 import shutil
 import signal
@@ -16,9 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.sandbox import procs
 from grader.sandbox.errors import SandboxError
 from grader.sandbox.launch import (
-    BASE_UID,
     INSIDE_CODE,
     INSIDE_WORK,
     SANDBOX_CODE,
@@ -30,6 +33,8 @@ from grader.sandbox.launch import (
 )
 
 WORKDIR_PREFIX = "dlgrade-work-"
+LOCK_SUFFIX = ".lock"
+log = logging.getLogger("dlgrade")
 
 
 @dataclass
@@ -78,12 +83,11 @@ def spawn(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> Spawned:
     if early:
         return early
     _remove_stale_workdirs()
-    workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
-    os.chmod(workdir, 0o700)
+    workdir = _new_workdir()
     try:
         command = bwrap_command(bwrap, workdir, limits, hide) if bwrap else []
     except SandboxError:
-        shutil.rmtree(workdir, ignore_errors=True)
+        release(workdir)
         raise
     control_r, control_w = os.pipe()
     side_r, side_w = os.pipe()
@@ -110,7 +114,7 @@ def spawn(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> Spawned:
     except OSError:
         os.close(control_r)
         os.close(side_r)
-        shutil.rmtree(workdir, ignore_errors=True)
+        release(workdir)
         raise
     finally:
         os.close(control_w)
@@ -118,18 +122,62 @@ def spawn(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> Spawned:
     return Spawned(proc, control_r, side_r, workdir, key)
 
 
+_locks: dict[Path, int] = {}
+
+
+def _new_workdir() -> Path:
+    """A fresh work directory, with a lock file beside it held for as long as it is in use.
+
+    A work directory whose lock can be taken belongs to a grader that is gone: that, and
+    not a process id, is what makes it stale (pids are reused, and not every system has
+    ``/proc``).
+    """
+    workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
+    os.chmod(workdir, 0o700)
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(_lock_path(workdir), flags, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    _locks[workdir] = fd
+    return workdir
+
+
+def _lock_path(workdir: Path) -> Path:
+    return workdir.with_name(workdir.name + LOCK_SUFFIX)
+
+
+def release(workdir: Path) -> None:
+    """Remove a work directory this process made, then its lock; failures are logged."""
+    if not procs.remove_tree(workdir):
+        log.warning("could not remove all of %s; it is left for a later run", workdir)
+        return  # the lock goes with this process, so a later run sees it stale
+    with contextlib.suppress(OSError):
+        os.unlink(_lock_path(workdir))
+    fd = _locks.pop(workdir, None)
+    if fd is not None:
+        os.close(fd)
+
+
 def _remove_stale_workdirs() -> None:
-    """Delete work directories left by graders that were killed (named after their pid)."""
-    for path in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*-*"):
-        pid = path.name.removeprefix(WORKDIR_PREFIX).split("-", 1)[0]
-        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
-            continue
+    """Delete the work directories of graders that are gone (their lock is free)."""
+    for lock in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*{LOCK_SUFFIX}"):
         try:
-            owner = path.lstat().st_uid
+            fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError:
             continue
-        if owner == os.getuid() or BASE_UID <= owner < BASE_UID + 4000:
-            shutil.rmtree(path, ignore_errors=True)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue  # in use
+        try:
+            workdir = lock.with_name(lock.name.removesuffix(LOCK_SUFFIX))
+            if procs.remove_tree(workdir):
+                with contextlib.suppress(OSError):
+                    os.unlink(lock)
+            else:
+                log.warning("could not remove all of the stale %s", workdir)
+        finally:
+            os.close(fd)
 
 
 _early: list[Spawned] = []
@@ -168,4 +216,4 @@ def _discard_early() -> None:
         spawned.proc.wait()
         for fd in (spawned.control_fd, spawned.side_fd):
             os.close(fd)
-        shutil.rmtree(spawned.workdir, ignore_errors=True)
+        release(spawned.workdir)

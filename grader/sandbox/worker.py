@@ -25,9 +25,9 @@ import contextlib
 import importlib
 import os
 import resource
-import shutil
 import signal
 import sys
+import time
 import traceback
 import types
 import warnings
@@ -285,14 +285,22 @@ def _sweep(uid: int | None, pgid: int, own_pid_namespace: bool) -> None:
     if uid is not None:
         procs.kill_uid(uid)
         return
-    for _ in range(50):
+    quiet = 0
+    for _ in range(200):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)
-        if not own_pid_namespace:
-            return
-        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) > 2]
+        others = (
+            [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) > 2]
+            if own_pid_namespace
+            else _adopted()
+        )
         if not others:
-            return
+            quiet += 1
+            if quiet >= 3:  # orphans of a process just killed are adopted a moment later
+                return
+            time.sleep(0.002)
+            continue
+        quiet = 0
         for pid in others:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
@@ -304,17 +312,28 @@ def _sweep(uid: int | None, pgid: int, own_pid_namespace: bool) -> None:
 def _wipe(workdir: str) -> None:
     for name in os.listdir(workdir):
         path = os.path.join(workdir, name)
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+        procs.remove_tree(path)
+
+
+def _adopted() -> list[int]:
+    """Processes this worker adopted as subreaper: what the child left, ``setsid()`` or not."""
+    me, found = os.getpid(), []
+    with contextlib.suppress(OSError):
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as handle:
+                    fields = handle.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == me and fields[0] != b"Z":
+                found.append(int(name))
+    return found
 
 
 def _reap_orphans(patience: float = 1.0) -> None:
     """Reap whatever the learner left to us (zombies count against its uid's process limit)."""
-    import time
-
     deadline = time.monotonic() + patience
     while time.monotonic() < deadline:
         try:
