@@ -10,7 +10,6 @@ learner their own checks.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -21,8 +20,6 @@ from grader.sandbox import launch
 from grader.sandbox.errors import LearnerError
 from grader.sandbox.launch import Limits
 from grader.sandbox.runner import Sandbox
-
-UID_OFFSET = 3000  # learner uids are BASE_UID + 0..2999; the model sandbox uses its own
 
 
 def model_bytes(value: Any, limit_mb: int) -> np.ndarray:
@@ -38,7 +35,7 @@ def _uid(learner_box: Sandbox) -> int | None:
     """A uid for the model sandbox that no learner child uses (None when not root)."""
     if learner_box.uid is None:
         return None
-    return launch.BASE_UID + UID_OFFSET + os.getpid() % 1000
+    return launch.learner_uid()
 
 
 def open_model(
@@ -70,6 +67,7 @@ def open_model(
         raise CheckFailed(f"your saved model could not be opened: {exc.message}") from None
     finally:
         box.close()
+        launch.release_uid(box.uid)
     return checked(reply.value, len(test[1]), mistakes)
 
 

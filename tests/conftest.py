@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,3 +40,33 @@ def dlgrade_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DLGRADE_HOME", str(home))
     monkeypatch.delenv("DLGRADE_WORKSPACE", raising=False)
     return home
+
+
+# As root, an ordinary user is made with setpriv, in a private mount namespace where the
+# directories above the Python runtime can be entered (pyenv under /root, say): the host's
+# permissions stay as they are.
+AS_USER = r"""
+set -e
+prefix="$1"; path="$2"; shift 2
+export PATH=/usr/bin:/bin:/usr/sbin:/sbin
+blocked=""; p="$prefix"
+while [ "$p" != "/" ]; do
+  parent=$(dirname "$p")
+  if [ "$parent" != "/" ] && [ "$(stat -c %A "$parent" | cut -c10)" != "x" ]; then
+    blocked="$parent"; child="$p"
+  fi
+  p="$parent"
+done
+if [ -n "$blocked" ]; then
+  keep=$(mktemp -d); mount --bind "$child" "$keep"
+  mount -t tmpfs -o mode=0755 tmpfs "$blocked"; mkdir -p "$child"; mount --bind "$keep" "$child"
+fi
+exec setpriv --reuid=nobody --regid=nogroup --clear-groups env PATH="$path" "$@"
+"""
+
+
+def as_ordinary_user(command: list[str], path: str) -> list[str]:
+    """``command`` run as ``nobody`` (from root), with ``path`` as its PATH."""
+    prefix = os.path.realpath(sys.base_prefix)
+    unshare = [shutil.which("unshare"), "--mount", "--propagation", "private"]
+    return [*unshare, "/bin/sh", "-c", AS_USER, "sh", prefix, path, *command]

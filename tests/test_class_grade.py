@@ -24,12 +24,11 @@ from conftest import HAS_BWRAP, ROOT
 from test_sandbox import uid_processes
 
 from grader.classgrade.exports import feedback_name
-from grader.classgrade.pool import POOL_SLOT
 from grader.course import load_course
 from grader.csv_cells import cell
 from grader.grading import Submission, grade_many
 from grader.paths import hidden_from_sandbox
-from grader.sandbox.launch import learner_uid
+from grader.sandbox.launch import BASE_UID, UID_RANGE
 from grader.sandbox.runner import Sandbox
 
 pytestmark = pytest.mark.skipif(not HAS_BWRAP, reason="class grading is strict: needs bwrap")
@@ -41,6 +40,8 @@ GRADE_CODE = (
     "cli.add_command(grade); main()"
 )
 GRADED_TOTAL = 17
+
+LEARNER_UIDS = range(BASE_UID, BASE_UID + UID_RANGE)
 
 
 def grade_command() -> list[str]:
@@ -353,10 +354,7 @@ def test_kill_9_then_resume_reproduces_an_uninterrupted_run(graded, tmp_path):
     assert without_timing(resumed) == without_timing(graded["data"])
     for report in (graded["out"] / "feedback").iterdir():
         assert (out / "feedback" / report.name).read_bytes() == report.read_bytes()
-    for slot in (POOL_SLOT, POOL_SLOT + 1):
-        uid = learner_uid(slot)
-        if uid is not None:
-            assert uid_processes(uid) == []
+    assert uid_processes(LEARNER_UIDS) == []
 
 
 def test_without_bubblewrap_grading_stops_with_a_one_line_hint(graded, tmp_path):

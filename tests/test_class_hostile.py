@@ -21,16 +21,15 @@ from conftest import FIXTURES, HAS_BWRAP, ROOT
 from test_class_grade import run_grade, solution, write
 from test_sandbox import uid_processes
 
-from grader.classgrade.pool import POOL_SLOT
 from grader.paths import CHECKS_DIR
-from grader.sandbox.launch import learner_uid
+from grader.sandbox.launch import BASE_UID, UID_RANGE
 
 HOSTILE = FIXTURES / "hostile"
+LEARNER_UIDS = range(BASE_UID, BASE_UID + UID_RANGE)
 HONEST_TAIL = """
 
 def dense_forward(X, W, b):
     return np.asarray(X, dtype=float) @ np.asarray(W, dtype=float) + np.asarray(b, dtype=float)
-
 
 def count_parameters(layer_sizes, include_biases=True):
     pairs = zip(layer_sizes[:-1], layer_sizes[1:])
@@ -203,10 +202,7 @@ def test_hostile_submissions_are_contained_and_classmates_keep_full_marks(tmp_pa
     with sqlite3.connect(out / "gradebook.sqlite") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("SELECT count(*) FROM results").fetchone()[0] == len(results)
-    for slot in (POOL_SLOT, POOL_SLOT + 1):
-        uid = learner_uid(slot)
-        if uid is not None:
-            assert uid_processes(uid) == []
+    assert uid_processes(LEARNER_UIDS) == []
 
 
 def test_without_bubblewrap_honest_classmates_still_keep_full_marks(tmp_path):
@@ -237,7 +233,4 @@ def test_without_bubblewrap_honest_classmates_still_keep_full_marks(tmp_path):
     ] == [26, 26, 26, 26]
     assert results["daemon"]["score"] == 26
     assert results["infinite_loop"]["status"] == "timeout"
-    for slot in (POOL_SLOT, POOL_SLOT + 1):
-        uid = learner_uid(slot)
-        if uid is not None:
-            assert uid_processes(uid) == []
+    assert uid_processes(LEARNER_UIDS) == []

@@ -17,7 +17,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, HAS_BWRAP, ROOT, patched_solution
+from conftest import FIXTURES, HAS_BWRAP, ROOT, as_ordinary_user, patched_solution
 
 IS_ROOT = os.geteuid() == 0
 MODES = [
@@ -28,27 +28,6 @@ MODES = [
     pytest.param("rlimits-root", marks=pytest.mark.skipif(not IS_ROOT, reason="needs root")),
     pytest.param("rlimits-user"),
 ]
-# As root, an ordinary user is made with setpriv, in a private mount namespace where the
-# directories above the Python runtime can be entered (pyenv under /root, say): the host's
-# permissions stay as they are.
-AS_USER = r"""
-set -e
-prefix="$1"; path="$2"; shift 2
-export PATH=/usr/bin:/bin:/usr/sbin:/sbin
-blocked=""; p="$prefix"
-while [ "$p" != "/" ]; do
-  parent=$(dirname "$p")
-  if [ "$parent" != "/" ] && [ "$(stat -c %A "$parent" | cut -c10)" != "x" ]; then
-    blocked="$parent"; child="$p"
-  fi
-  p="$parent"
-done
-if [ -n "$blocked" ]; then
-  keep=$(mktemp -d); mount --bind "$child" "$keep"
-  mount -t tmpfs -o mode=0755 tmpfs "$blocked"; mkdir -p "$child"; mount --bind "$keep" "$child"
-fi
-exec setpriv --reuid=nobody --regid=nogroup --clear-groups env PATH="$path" "$@"
-"""
 
 
 @pytest.fixture
@@ -71,20 +50,7 @@ def dlgrade(mode: str, home: Path, *args: str) -> subprocess.CompletedProcess:
     if mode == "rlimits-user" and IS_ROOT:
         if not (shutil.which("unshare") and shutil.which("setpriv")):
             pytest.fail("unshare and setpriv (util-linux) are needed to test as an ordinary user")
-        prefix = os.path.realpath(sys.base_prefix)
-        command = [
-            shutil.which("unshare"),
-            "--mount",
-            "--propagation",
-            "private",
-            "/bin/sh",
-            "-c",
-            AS_USER,
-            "sh",
-            prefix,
-            python_dir,
-            *command,
-        ]
+        command = as_ordinary_user(command, python_dir)
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
 
 

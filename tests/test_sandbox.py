@@ -50,8 +50,10 @@ def value(box: Sandbox, fn: str, *args):
     return box.call(fn, list(args))[1].value
 
 
-def uid_processes(uid: int, wait: float = 5.0) -> list[int]:
-    """Live (non-zombie) processes of ``uid``, after giving SIGKILL a moment to land."""
+def uid_processes(uid: int | range, wait: float = 5.0) -> list[int]:
+    """Live (non-zombie) processes of ``uid`` (or of any uid in a range), after giving
+    SIGKILL a moment to land."""
+    uids = uid if isinstance(uid, range) else range(uid, uid + 1)
     deadline = time.monotonic() + wait
     while True:
         found = []
@@ -61,7 +63,9 @@ def uid_processes(uid: int, wait: float = 5.0) -> list[int]:
             except OSError:
                 continue
             fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
+            if int(fields["Uid"].split()[0]) in uids and not fields["State"].strip().startswith(
+                "Z"
+            ):
                 found.append(int(pid))
         if not found or time.monotonic() > deadline:
             return found

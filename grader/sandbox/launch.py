@@ -11,9 +11,12 @@ as a plain subprocess in its own session with rlimits (and, as root, an unprivil
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+import stat
 import sys
+import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -90,11 +93,60 @@ def bubblewrap() -> str | None:
     return shutil.which("bwrap")
 
 
+UID_RANGE = 4000
+_held: dict[int, int] = {}  # uid -> descriptor of its lock file, held while the uid is ours
+
+
 def learner_uid(slot: int | None = None) -> int | None:
-    """An unprivileged uid for learner code when we are root (RLIMIT_NPROC spares root)."""
+    """An unprivileged uid for learner code when we are root (RLIMIT_NPROC spares root).
+
+    Uids are allocated machine-wide: each is an exclusive lock on a file in a directory
+    only root may write, held until :func:`release_uid` or the end of this process. So no
+    two runs, workers or sandboxes graded at the same time share a uid, and whatever a
+    crashed holder left running under it is killed before it is handed out again.
+    ``slot`` only spreads where the search starts.
+    """
     if os.geteuid() != 0:
         return None
-    return BASE_UID + (slot if slot is not None else os.getpid() % 3000)
+    from grader.sandbox import procs
+
+    folder = _uid_lock_dir()
+    start = (slot if slot is not None else os.getpid()) % UID_RANGE
+    for step in range(UID_RANGE):
+        uid = BASE_UID + (start + step) % UID_RANGE
+        if uid in _held:
+            continue
+        fd = os.open(folder / str(uid), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        _held[uid] = fd
+        procs.kill_uid(uid)
+        return uid
+    raise SandboxError(f"all {UID_RANGE} learner uids are in use: too many graders at once")
+
+
+def release_uid(uid: int | None) -> None:
+    """Give a uid from :func:`learner_uid` back (its processes are killed on reuse)."""
+    fd = _held.pop(uid, None) if uid is not None else None
+    if fd is not None:
+        os.close(fd)
+
+
+def _uid_lock_dir() -> Path:
+    """Where the uid locks live: root's own, so learner code can neither take nor free one."""
+    for base in (Path("/run"), Path(tempfile.gettempdir())):
+        folder = base / "dlgrade-uids"
+        try:
+            folder.mkdir(mode=0o700, exist_ok=True)
+            info = folder.lstat()
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == 0 and not info.st_mode & 0o022:
+            return folder
+    raise SandboxError("no root-only folder for learner uid locks (tried /run and the temp dir)")
 
 
 def clean_env(home: str) -> dict[str, str]:

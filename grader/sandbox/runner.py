@@ -19,6 +19,7 @@ import select
 import signal
 import subprocess
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,8 @@ class Sandbox:
         self.bwrap = bwrap if strict is not False else None
         self.isolation = STRICT if self.bwrap else FALLBACK
         self.uid = uid if uid is not None else launch.learner_uid()
+        if uid is None:
+            weakref.finalize(self, launch.release_uid, self.uid)
         self.hide = list(hide)
         self.proc: subprocess.Popen[bytes] | None = None
         self.loaded = False
