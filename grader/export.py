@@ -76,11 +76,10 @@ def gift(questions: Sequence[Question], content: Content) -> str:
         if q.topic != topic:
             parts.append(f"$CATEGORY: dlgrade/{q.topic}\n")
             topic = q.topic
-        source = content.source_dict(q.source)
         opening = "{#" if isinstance(q, NumericQuestion) else "{"
         answers = "".join(f"\n{line}" for line in _gift_answers(q))
         parts.append(
-            f"// {q.id} ({q.type}) source: {source['title']}, {source['author']}\n"
+            f"// {q.id} ({q.type}) source: {content.citation(q)}\n"
             f"::{gift_escape(q.id)}::{gift_escape(q.prompt)}{opening}{answers}\n"
             f"####{gift_escape(q.explanation)}\n}}\n"
         )
@@ -111,7 +110,8 @@ def json_item(q: Question, content: Content) -> dict[str, Any]:
         ]
         letters = q.correct_letters()
         item["answer"] = letters[0] if q.type == "single" else letters
-    item.update(explanation=q.explanation, source=content.source_dict(q.source))
+    citations = content.citations(q)
+    item.update(explanation=q.explanation, source=citations[0], sources=citations)
     return item
 
 
@@ -133,10 +133,9 @@ def markdown(questions: Sequence[Question], content: Content) -> str:
         lines.append("")
     lines += ["---", "", "## Answer key", ""]
     for number, q in enumerate(questions, 1):
-        source = content.source_dict(q.source)
         lines.append(
             f"{number}. **{_md(expected(q))}** — {_md(q.explanation)}"
-            f" *(Source: {_md(str(source['title']))}, {_md(str(source['author']))})*"
+            f" *(Source: {_md(content.citation(q))})*"
         )
     return "\n".join(lines) + "\n"
 

@@ -148,7 +148,8 @@ class Outcome:
             "expected": expected(q),
             "feedback": self.feedback,
             "explanation": q.explanation,
-            "source": q.source,
+            "source": q.sources[0],
+            "sources": q.sources,
         }
 
 

@@ -40,11 +40,6 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def _source(content: Content, source_id: str) -> str:
-    source = content.source_dict(source_id)
-    return f"{source['title']}, {source['author']}" if source["title"] else source_id
-
-
 # content check -------------------------------------------------------------------------
 
 
@@ -74,7 +69,7 @@ def term(entry: Term, content: Content) -> None:
     lines.append(f"[muted]Related:[/] {escape(', '.join(related))}")
     if entry.exercises:
         lines.append(f"[muted]Exercises:[/] {', '.join(entry.exercises)}")
-    lines.append(f"[muted]Source:[/] {escape(_source(content, entry.source))}")
+    lines.append(f"[muted]Source:[/] {escape(content.citation(entry))}")
     title = f"[bold]{escape(entry.term)}[/] [muted]({entry.topic})[/]"
     console.print(Panel("\n".join(lines), title=title, title_align="left"))
 
@@ -208,7 +203,7 @@ def outcome(result: Outcome, content: Content) -> None:
         console.print(f"  [hint]{escape(why)}[/]")
     console.print(f"  Right answer: [pass]{escape(expected(q))}[/]")
     console.print(f"  [muted]{escape(q.explanation)}[/]")
-    console.print(f"  [muted]Source: {escape(_source(content, q.source))}[/]")
+    console.print(f"  [muted]Source: {escape(content.citation(q))}[/]")
 
 
 def quiz_summary(result: QuizResult, content: Content, *, details: bool) -> None:
