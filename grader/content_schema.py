@@ -83,6 +83,8 @@ class Choice(_Strict):
     text: Text
     correct: bool
     feedback: Text | None = None
+    positional: bool = False
+    """Keeps its place when choices are shuffled ("none of the above")."""
 
     @model_validator(mode="after")
     def _wrong_needs_feedback(self) -> Choice:
@@ -118,7 +120,7 @@ class _ChoiceQuestion(_Question):
         return choices
 
     def correct_letters(self) -> list[str]:
-        """Letters (A, B, ...) of the correct choices, in display order."""
+        """Letters (A, B, ...) of the correct choices, in the order of ``choices``."""
         return [LETTERS[i] for i, choice in enumerate(self.choices) if choice.correct]
 
 

@@ -135,6 +135,16 @@ class Outcome:
     given: str | None
     correct: bool = False
     feedback: list[str] = field(default_factory=list)
+    chosen: list[str] | None = None
+
+    @property
+    def order(self) -> list[str] | None:
+        """Choice ids in the order shown (choice questions only)."""
+        return (
+            [c.id for c in self.question.choices]
+            if isinstance(self.question, ChoiceQuestion)
+            else None
+        )
 
     def to_dict(self) -> dict[str, Any]:
         q = self.question
@@ -145,6 +155,8 @@ class Outcome:
             "answer": self.given,
             "answered": self.given is not None,
             "correct": self.correct,
+            "order": self.order,
+            "chosen": self.chosen,
             "expected": expected(q),
             "feedback": self.feedback,
             "explanation": q.explanation,
@@ -189,7 +201,12 @@ def grade(question: Question, text: str | None) -> Outcome:
         right, why = check(question, text)
     except ValueError as exc:
         return Outcome(question, text.strip(), feedback=[f"could not read '{text.strip()}': {exc}"])
-    return Outcome(question, text.strip(), right, why)
+    chosen = None
+    if isinstance(question, ChoiceQuestion):
+        letters = _letters(question, text)
+        pairs = zip(LETTERS, question.choices, strict=False)
+        chosen = [c.id for letter, c in pairs if letter in letters]
+    return Outcome(question, text.strip(), right, why, chosen)
 
 
 def _number(value: float) -> str:
@@ -241,7 +258,14 @@ def exam_sheet(result: QuizResult, student: str, now: datetime) -> dict[str, Any
         "timestamp": now.isoformat(),
         "seed": result.seed,
         "questions": [
-            {"id": o.question.id, "answer": o.given, "correct": o.correct} for o in result.outcomes
+            {
+                "id": o.question.id,
+                "answer": o.given,
+                "correct": o.correct,
+                "order": o.order,
+                "chosen": o.chosen,
+            }
+            for o in result.outcomes
         ],
         "score": result.score,
         "total": len(result.outcomes),

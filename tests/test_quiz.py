@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 import grader.content as content_module
+from grader import choices
+from grader.choices import order
 from grader.cli_quiz import quiz
 from grader.content import load_content
 from grader.quiz import quiz_mastery
@@ -34,7 +38,7 @@ GRADING = [
     ("bias-role", "a,b", False, "one letter"),
     ("trainable-things", "b, a", True, None),
     ("trainable-things", "A,B", True, None),
-    ("trainable-things", "a", False, "you left out B"),
+    ("trainable-things", "a", False, "you left out"),
     ("trainable-things", "a,b,c", False, "hyperparameter"),
     ("epoch-one-pass", "true", True, None),
     ("epoch-one-pass", "yes", True, None),
@@ -59,20 +63,45 @@ GRADING = [
 ]
 
 
+SEED = 11  # shuffles every fixture choice question away from its file order
+
+
+def at(seed: int, qid: str, text: str) -> str:
+    """``text`` with each letter of the file's order replaced by its letter at ``seed``."""
+    question = load_content([VALID], bundled=False).questions.get(qid)
+    if not hasattr(question, "choices"):
+        return text
+    places = order(question, seed)
+    moved = {"ABCDEF"[i]: "ABCDEF"[places.index(i)] for i in range(len(places))}
+
+    def swap(match: re.Match) -> str:
+        letter = moved[match.group(0).upper()]
+        return letter if match.group(0).isupper() else letter.lower()
+
+    return re.sub(r"\b[A-Fa-f]\b", swap, text)
+
+
+def answers(seed: int, *pairs: tuple[str, str]) -> str:
+    """Piped stdin for (question id, answer in file-order letters) pairs at ``seed``."""
+    return "".join(at(seed, qid, text) + "\n" for qid, text in pairs)
+
+
 @pytest.fixture(autouse=True)
 def fixture_content(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(content_module.CONTENT_ENV, raising=False)
     monkeypatch.setattr(content_module, "_bundled_dir", lambda: VALID)
 
 
-def run_cli(*args: str, stdin: str = "", **env_vars: str) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, stdin: str = "", bundled: Path = VALID, **env_vars: str
+) -> subprocess.CompletedProcess:
     """`dlgrade quiz` in a fresh Python process with piped stdin, on the fixture content."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", **env_vars}
     command = [
         sys.executable,
         "-c",
         RUN.format(module="cli_quiz", command="quiz"),
-        str(VALID),
+        str(bundled),
         *args,
     ]
     return subprocess.run(
@@ -89,8 +118,8 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     """Every GRADING answer in one quiz run: the ids repeated in order, one answer a line."""
     home = str(tmp_path_factory.mktemp("home"))
     ids = ",".join(case[0] for case in GRADING)
-    stdin = "".join(case[1] + "\n" for case in GRADING)
-    done = run_cli("--ids", ids, "--json", stdin=stdin, DLGRADE_HOME=home)
+    stdin = answers(SEED, *((case[0], case[1]) for case in GRADING))
+    done = run_cli("--ids", ids, "--seed", str(SEED), "--json", stdin=stdin, DLGRADE_HOME=home)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)["questions"]
 
@@ -148,7 +177,9 @@ def test_exercise_filters_on_the_question_exercises() -> None:
 
 
 def test_end_of_input_leaves_the_rest_unanswered_without_a_traceback() -> None:
-    done = run_cli("--ids", "bias-role,count-params,backprop-name", "--json", stdin="b\n")
+    ids = "bias-role,count-params,backprop-name"
+    stdin = answers(SEED, ("bias-role", "b"))
+    done = run_cli("--ids", ids, "--seed", str(SEED), "--json", stdin=stdin)
     assert done.returncode == 0
     assert "Traceback" not in done.stderr
     result = json.loads(done.stdout)
@@ -157,8 +188,12 @@ def test_end_of_input_leaves_the_rest_unanswered_without_a_traceback() -> None:
 
 
 def test_review_asks_the_missed_questions_again_until_answered_right() -> None:
-    run("--ids", "bias-role,epoch-one-pass,backprop-name", stdin="a\ntrue\nnope\n")
-    first = json.loads(run("--review", "--seed", "1", "--json", stdin="b\nwrong\n").stdout)
+    stdin = answers(SEED, ("bias-role", "a"), ("epoch-one-pass", "true"), ("backprop-name", "nope"))
+    run("--ids", "bias-role,epoch-one-pass,backprop-name", "--seed", str(SEED), stdin=stdin)
+    seed1 = "--seed", "1"
+    order1 = json.loads(run("--review", *seed1, "--json").stdout)["questions"]
+    stdin = answers(1, *((q["id"], "b" if q["id"] == "bias-role" else "wrong") for q in order1))
+    first = json.loads(run("--review", *seed1, "--json", stdin=stdin).stdout)
     assert sorted(q["id"] for q in first["questions"]) == ["backprop-name", "bias-role"]
     second = json.loads(run("--review", "--json", stdin="backprop\n").stdout)
     assert [q["id"] for q in second["questions"]] == ["backprop-name"]
@@ -168,16 +203,29 @@ def test_review_asks_the_missed_questions_again_until_answered_right() -> None:
 def test_exam_holds_feedback_until_the_end_and_writes_a_result_file(tmp_path: Path) -> None:
     out = tmp_path / "result.json"
     args = ["--exam", "--ids", "bias-role,count-params", "--seed", "5", "--name", "Ada"]
-    done = run_cli(*args, "--out", str(out), stdin="a\n407050\n")
+    done = run_cli(*args, "--out", str(out), stdin=answers(5, ("bias-role", "a")) + "407050\n")
     assert done.returncode == 0, done.stderr
     last_prompt = done.stdout.index("How many parameters")
     assert done.stdout.index("the job of the weights") > last_prompt
     sheet = json.loads(out.read_text(encoding="utf-8"))
     assert sheet["student"] == "Ada" and sheet["seed"] == 5 and sheet["timestamp"]
     assert (sheet["score"], sheet["total"]) == (1, 2)
+    shown = [c.id for c in choices.shown(load_content().questions["bias-role"], 5).choices]
     assert sheet["questions"] == [
-        {"id": "bias-role", "answer": "a", "correct": False},
-        {"id": "count-params", "answer": "407050", "correct": True},
+        {
+            "id": "bias-role",
+            "answer": at(5, "bias-role", "a"),
+            "correct": False,
+            "order": shown,
+            "chosen": ["scales-inputs"],
+        },
+        {
+            "id": "count-params",
+            "answer": "407050",
+            "correct": True,
+            "order": None,
+            "chosen": None,
+        },
     ]
 
 
@@ -189,9 +237,11 @@ def test_exam_result_file_defaults_to_a_timestamped_name(tmp_path: Path, monkeyp
 
 
 def test_mastery_counts_questions_right_at_their_latest_attempt() -> None:
-    run("--ids", "bias-role,trainable-things,epoch-one-pass", stdin="b\na\ntrue\n")
-    run("--ids", "trainable-things", stdin="a,b\n")
-    run("--ids", "bias-role", stdin="c\n")
+    stdin = answers(SEED, ("bias-role", "b"), ("trainable-things", "a"), ("x", "true"))
+    seed = "--seed", str(SEED)
+    run("--ids", "bias-role,trainable-things,epoch-one-pass", *seed, stdin=stdin)
+    run("--ids", "trainable-things", *seed, stdin=answers(SEED, ("trainable-things", "a,b")))
+    run("--ids", "bias-role", *seed, stdin=answers(SEED, ("bias-role", "c")))
     conn = connect()
     assert quiz_mastery(conn, load_content()) == {"neurons": (1, 4), "training": (1, 3)}
     conn.close()
@@ -215,3 +265,81 @@ def test_study_commands_do_not_import_tensorflow(command: str, args: str) -> Non
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("HEAVY []")
+
+
+# Always answering A (or the first choices) scores at chance -----------------------------
+
+BUNDLED = ROOT / "glossary"
+
+
+def _bank() -> dict:
+    return load_content([BUNDLED], bundled=False).questions
+
+
+def _first(k: int) -> str:
+    return ",".join("ABCDEF"[:k])
+
+
+def _chance(questions: list, k: int) -> tuple[float, float]:
+    """Mean and variance of the score of always answering the first ``k`` choices."""
+    odds = []
+    for q in questions:
+        movable = [c for c in q.choices if not c.positional]
+        right = sum(c.correct for c in q.choices)
+        odds.append(1 / math.comb(len(movable), right) if right == k else 0.0)
+    return sum(odds), sum(p * (1 - p) for p in odds)
+
+
+@pytest.mark.parametrize(
+    ("kind", "k"), [("single", 1), ("multiple", 1), ("multiple", 2), ("multiple", 3)]
+)
+def test_always_the_first_choices_scores_at_chance_through_piped_exam(tmp_path, kind, k) -> None:
+    questions = [q for q in _bank().values() if q.type == kind]
+    assert len(questions) >= 10
+    ids = ",".join(q.id for q in questions)
+    out = tmp_path / "exam.json"
+    args = ["--exam", "--ids", ids, "--seed", "2024", "--out", str(out), "--json"]
+    stdin = (_first(k) + "\n") * len(questions)
+    done = run_cli(*args, stdin=stdin, DLGRADE_HOME=str(tmp_path), bundled=BUNDLED)
+    assert done.returncode == 0, done.stderr
+    score = json.loads(done.stdout)["score"]
+    mean, variance = _chance(questions, k)
+    assert score <= mean + 3 * math.sqrt(variance) + 1, (score, mean)
+    sheet = json.loads(out.read_text(encoding="utf-8"))
+    first = [q["order"][:k] == q["chosen"] for q in sheet["questions"]]
+    assert all(first), "the result file records the order shown and the choices chosen"
+
+
+def _right_first(question):
+    """The question with its right choices moved to the front: the worst file order."""
+    ranked = sorted(question.choices, key=lambda c: not c.correct)
+    return question.model_copy(update={"choices": ranked})
+
+
+@pytest.mark.parametrize("file_order", ["as written", "right answers first"])
+def test_always_a_averages_chance_over_seeds(file_order: str) -> None:
+    from grader.choices import shown
+    from grader.quiz import grade
+
+    bank = [q for q in _bank().values() if q.type in ("single", "multiple")]
+    if file_order == "right answers first":
+        bank = [_right_first(q) for q in bank]
+        assert all(grade(q, _first(len(q.correct_letters()))).correct for q in bank)
+    for kind, k in (("single", 1), ("multiple", 1), ("multiple", 2), ("multiple", 3)):
+        questions = [q for q in bank if q.type == kind]
+        mean, _ = _chance(questions, k)
+        seeds = range(200)
+        scores = [sum(grade(shown(q, s), _first(k)).correct for q in questions) for s in seeds]
+        assert sum(scores) / len(scores) <= mean * 1.15 + 0.1, (kind, k, mean)
+
+
+def test_a_positional_choice_keeps_its_place_and_the_rest_move() -> None:
+    from grader.choices import shown
+
+    question = load_content([VALID], bundled=False).questions["trainable-things"]
+    last = question.choices[-1].model_copy(update={"positional": True})
+    fixed = question.model_copy(update={"choices": [*question.choices[:-1], last]})
+    orders = {tuple(c.id for c in shown(fixed, seed).choices) for seed in range(50)}
+    assert all(order[-1] == last.id for order in orders)
+    assert len(orders) == 6  # every order of the other three choices appears
+    assert shown(fixed, None) is fixed
