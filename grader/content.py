@@ -90,6 +90,7 @@ class Content:
     questions: dict[str, Question] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     origins: dict[tuple[str, str], tuple[int, str, _Block]] = field(default_factory=dict)
+    folders: dict[int, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{len(self.table(kind))} {kind}s" for kind in ("term", "question"))
@@ -99,6 +100,14 @@ class Content:
         """The entries of one kind: source, topic, term or question."""
         tables = {"source": self.sources, "topic": self.topics, "term": self.terms}
         return tables.get(kind, self.questions)
+
+    def questions_by_folder(self) -> dict[str, list[Question]]:
+        """The questions of each content folder, in load order."""
+        grouped: dict[str, list[Question]] = {}
+        for question in self.questions.values():
+            layer = self.origins[("question", question.id)][0]
+            grouped.setdefault(self.folders.get(layer, "?"), []).append(question)
+        return grouped
 
     def cite(self, ref: str) -> dict[str, Any]:
         """One source reference as {"id", "kind", "title", "author", "year", "text"}.
@@ -349,6 +358,7 @@ def load_content(extra: Iterable[Path] = (), *, bundled: bool = True) -> Content
         if folder.resolve() in seen:
             continue
         seen.add(folder.resolve())
+        content.folders[layer] = _show(folder)
         if not folder.is_dir():
             if layer or not bundled:
                 content.problems.append(Problem(str(folder), None, "content folder not found"))

@@ -43,10 +43,15 @@ def emit_json(data: Any) -> None:
 # content check -------------------------------------------------------------------------
 
 
-def problems(found: Sequence[Problem], content: Content) -> None:
-    """Each problem as file:line: message, then a one-line summary."""
+def problems(
+    found: Sequence[Problem], content: Content, warnings: Sequence[dict[str, str]] = ()
+) -> None:
+    """Each problem as file:line: message, each warning as folder: warning: message, a summary."""
     for problem in found:
         console.print(str(problem), style="fail", markup=False, soft_wrap=True)
+    for warning in warnings:
+        line = f"{warning['folder']}: warning: {warning['message']}"
+        console.print(line, style="hint", markup=False, soft_wrap=True)
     counts = (
         f"{len(content.terms)} terms, {len(content.questions)} questions, "
         f"{len(content.topics)} topics, {len(content.sources)} sources"

@@ -197,3 +197,51 @@ def test_sources_render_by_kind() -> None:
 def test_a_source_carries_the_fields_of_its_kind(fields: dict, fragment: str) -> None:
     with pytest.raises(ValidationError, match=fragment):
         Source.model_validate({"id": "s", "title": "T", "author": "A", **fields})
+
+
+def _choice_bank(folder: Path, singles: list[str], multiples: list[str]) -> Path:
+    """A content folder of choice questions whose right letters are ``singles``/``multiples``."""
+    (folder / "questions").mkdir(parents=True)
+    blocks = []
+    for number, right in enumerate([*singles, *multiples]):
+        kind = "single" if number < len(singles) else "multiple"
+        blocks.append(
+            f'[[question]]\nid = "q{number}"\ntype = "{kind}"\ntopic = "neurons"\n'
+            f'prompt = "Question {number}?"\nexplanation = "Because."\nsource = "west"\n'
+        )
+        for letter in "ABCD":
+            correct = "true" if letter in right else "false"
+            blocks.append(
+                f'[[question.choices]]\nid = "c{letter.lower()}"\ntext = "Choice {letter}"\n'
+                f'correct = {correct}\nfeedback = "Why {letter}."\n'
+            )
+    (folder / "questions" / "bank.toml").write_text("\n".join(blocks), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("singles", "multiples", "warned"),
+    [
+        (["A", "A", "A", "B", "C"], ["BD"] * 5, ["single-choice answers (60%) are A"]),
+        (["A", "B", "C", "D", "B"], ["AB", "A", "ABC", "BD", "AB"], ["select-all"]),
+        (["A", "B", "C", "D", "B"], ["AB", "A", "BC", "BD", "AC"], []),
+    ],
+)
+def test_content_check_warns_when_right_answers_cluster(
+    tmp_path: Path, fixture_as_bundled, singles, multiples, warned
+) -> None:
+    bank = _choice_bank(tmp_path / "bank", singles, multiples)
+    result = CliRunner().invoke(content_command, ["check", str(bank), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    mine = [w["message"] for w in data["warnings"] if w["folder"].endswith("bank")]
+    assert len(mine) == len(warned), mine
+    assert all(fragment in message for fragment, message in zip(warned, mine, strict=True))
+    human = CliRunner().invoke(content_command, ["check", str(bank)])
+    assert human.stdout.count("warning:") == len(warned)
+
+
+def test_the_bundled_bank_does_not_cluster(bundled) -> None:
+    from grader.choices import clusters
+
+    assert [str(c) for c in clusters(bundled.questions.values())] == []
