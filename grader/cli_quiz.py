@@ -24,29 +24,40 @@ from grader.cli_study import (
     parse_now,
     study_content,
 )
-from grader.content import UnknownName
+from grader.content import Content, UnknownName
 from grader.content_schema import Question
 from grader.export import FORMATS, export, key_path
-from grader.quiz import check, exam_sheet, missed, run_quiz, select
+from grader.quiz import Stop, check, exam_sheet, missed, run_quiz, select
 from grader.store import connect
 
 __all__ = ["quiz"]
 
+QUIT_WORDS = ("q", "quit")
 NO_QUESTIONS = "no questions match these filters"
 CANNOT_WRITE = "cannot write {path}: {reason}"
 
 
-def _ask(prompt: bool, as_json: bool, total: int) -> Callable[[int, Question], str | None]:
-    """Show each question (unless --json) and read its answer: a prompt, or a stdin line."""
+def _ask(
+    prompt: bool, as_json: bool, total: int, course: Content
+) -> Callable[[int, Question], str | None]:
+    """Show each question (unless --json) and read its answer: a prompt, or a stdin line.
+
+    ``q`` (either way) and Ctrl-C stop the quiz (Stop); Ctrl-D at a prompt does too.
+    """
 
     def ask(index: int, question: Question) -> str | None:
         if not as_json:
             report.question(index, total, question)
         if prompt:
-            return report.ask_answer(lambda text: check(question, text))
-        text = next_line()
-        if not as_json:
-            report.echo_answer(text)
+            text = report.ask_answer(lambda text: check(question, text, course))
+            if text is None:
+                raise Stop
+        else:
+            text = next_line()
+            if not as_json:
+                report.echo_answer(text)
+        if text is not None and text.strip().lower() in QUIT_WORDS:
+            raise Stop
         return text
 
     return ask
@@ -128,8 +139,10 @@ def quiz(
             f"dlgrade {__version__} quiz · {mode} · seed {seed} · {len(chosen)} questions"
         )
     show = None if exam or as_json else (lambda outcome: report.outcome(outcome, course))
-    ask = _ask(interactive(as_json), as_json, len(chosen))
-    result = run_quiz(conn, chosen, ask, seed=seed, mode=mode, now=now, on_outcome=show)
+    ask = _ask(interactive(as_json), as_json, len(chosen), course)
+    result = run_quiz(
+        conn, chosen, ask, seed=seed, mode=mode, now=now, on_outcome=show, content=course
+    )
     data = result.to_dict()
     if exam:
         path = out or Path(f"quiz-result-{now:%Y%m%dT%H%M%SZ}.json")

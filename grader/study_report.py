@@ -182,7 +182,7 @@ def ask_answer(validate: Callable[[str], object]) -> str | None:
     """Interactive: ask until ``validate`` accepts the text. None on Ctrl-D/Ctrl-C."""
     while True:
         try:
-            text = Prompt.ask("[hint]Your answer[/]", console=console)
+            text = Prompt.ask("[hint]Your answer[/] [muted](q quits)[/]", console=console)
         except (EOFError, KeyboardInterrupt):
             return None
         try:
@@ -214,7 +214,10 @@ def outcome(result: Outcome, content: Content) -> None:
 def quiz_summary(result: QuizResult, content: Content, *, details: bool) -> None:
     """Score line; with ``details`` (exams) every question's feedback first."""
     if not result.outcomes:
-        console.print("[muted]No questions to ask (nothing missed, or nothing matches).[/]")
+        if result.interrupted:
+            console.print("[hint]Interrupted before the first answer: nothing counted.[/]")
+        else:
+            console.print("[muted]No questions to ask (nothing missed, or nothing matches).[/]")
         return
     if details:
         for index, item in enumerate(result.outcomes):
@@ -222,6 +225,11 @@ def quiz_summary(result: QuizResult, content: Content, *, details: bool) -> None
             outcome(item, content)
     total = len(result.outcomes)
     style = "pass" if result.score == total else "hint" if result.score else "fail"
+    if result.interrupted:
+        console.print(
+            f"\n[hint]Interrupted after {total} of {result.planned} questions;"
+            " the score counts only those.[/]"
+        )
     console.print(f"\n[{style}]Score: {result.score}/{total}[/] [muted](seed {result.seed})[/]")
 
 

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,8 @@ from grader import choices
 from grader.choices import order
 from grader.cli_quiz import quiz
 from grader.content import load_content
-from grader.quiz import quiz_mastery
+from grader.content_schema import NumericQuestion, ShortQuestion
+from grader.quiz import check, grade, quiz_mastery
 from grader.store import connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +62,14 @@ GRADING = [
     ("backprop-name", "Back Propagation", True, None),
     ("backprop-name", " BACK-PROP ", True, None),
     ("backprop-name", "gradient descent", False, "Gradient descent uses the gradients"),
+    ("mnist-accuracy", "97.86%", True, None),
+    ("mnist-accuracy", "97.86 %", True, None),
+    ("mnist-accuracy", "97,86", True, None),
+    ("count-params", "97.86 %", False, "could not read '97.86 %' as a number"),
+    ("count-params", "407 050", True, None),
+    ("backprop-name", "the backpropagation", True, None),
+    ("backprop-name", "Backpropagation.", True, None),
+    ("backprop-name", "backpropogation", True, None),
 ]
 
 
@@ -343,3 +353,167 @@ def test_a_positional_choice_keeps_its_place_and_the_rest_move() -> None:
     assert all(order[-1] == last.id for order in orders)
     assert len(orders) == 6  # every order of the other three choices appears
     assert shown(fixed, None) is fixed
+
+
+# Answers as a person types them ----------------------------------------------------------
+
+
+def _short(accepted: list[str], prompt: str = "Name it.") -> ShortQuestion:
+    return ShortQuestion.model_validate(
+        {
+            "id": "name-it",
+            "type": "short",
+            "topic": "training",
+            "prompt": prompt,
+            "explanation": "Because.",
+            "source": "west",
+            "accepted": accepted,
+            "feedback": "No.",
+        }
+    )
+
+
+def _numeric(answer: float, prompt: str = "How much?", tolerance: float = 0) -> NumericQuestion:
+    return NumericQuestion.model_validate(
+        {
+            "id": "how-much",
+            "type": "numeric",
+            "topic": "training",
+            "prompt": prompt,
+            "explanation": "Because.",
+            "source": "west",
+            "answer": answer,
+            "tolerance": tolerance,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("accepted", "typed", "right"),
+    [
+        (["learning rate"], "the learning rate", True),
+        (["learning rate"], "A learning rate", True),
+        (["learning rate"], "learning rates", True),
+        (["learning rate"], "Learning-Rate.", True),
+        (["learning rate"], "step size", True),  # the glossary term's alias
+        (["learning rate"], "the step sizes", True),
+        (["learning rate"], "alpha", True),
+        (["learning rate"], "gradient descent", False),
+        (["epoch"], "epochs", True),
+        (["epoch"], "an epoch", True),
+        (["epoch"], "batch", False),
+        (["global minimum"], "global minima", True),
+        (["bias"], "biases", True),
+        (["bias"], "the bias", True),
+        (["bias"], "weights", False),
+        (["loss"], "losses", True),
+        (["backpropagation"], "back propagation", True),
+        (["backpropagation"], "propagation", False),
+        (["gradient descent"], "gradient ascent", False),
+        (["weight"], "w", True),
+        (["weight"], "b", False),
+        (["a"], "the", False),
+    ],
+)
+def test_short_answers_accept_articles_plurals_and_aliases(accepted, typed, right) -> None:
+    course = load_content([VALID], bundled=False)
+    assert check(_short(accepted), typed, course)[0] is right
+
+
+@pytest.mark.parametrize(
+    ("answer", "prompt", "typed", "right"),
+    [
+        (-0.3, "How much?", "\u22120.3", True),
+        (-0.3, "How much?", "-0.3", True),
+        (-0.3, "How much?", "\u22120,3", True),
+        (0.5, "How much?", "0,5", True),
+        (1000, "How much?", "1,000", True),
+        (1000, "How much?", "1 000", True),
+        (1, "How much?", "1,000", False),
+        (1000000, "How much?", "1,000,000", True),
+        (97.86, "What accuracy, in percent?", "97.86%", True),
+        (97.86, "What share (%) was right?", "97.86 %", True),
+        (97.86, "What accuracy, as a percentage?", "97,86 %", True),
+    ],
+)
+def test_numbers_accept_the_forms_people_type(answer, prompt, typed, right) -> None:
+    assert check(_numeric(answer, prompt), typed)[0] is right
+
+
+@pytest.mark.parametrize(
+    ("prompt", "typed", "note"),
+    [
+        ("How many?", "97.86 %", "could not read '97.86 %' as a number"),
+        ("How many?", "lots", "could not read 'lots' as a number"),
+        ("How many?", "1,00", None),  # a decimal comma: 1.00
+        ("How many?", "1,000.5,3", "could not read '1,000.5,3' as a number"),
+        ("How many?", "1.000,5", "could not read '1.000,5' as a number"),
+        ("How many?", "inf", "could not read 'inf' as a number"),
+    ],
+)
+def test_an_unreadable_number_gets_a_note(prompt, typed, note) -> None:
+    outcome = grade(_numeric(1, prompt), typed)
+    assert outcome.note is None if note is None else note in outcome.note
+    assert outcome.to_dict()["note"] == outcome.note
+
+
+def test_a_piped_unreadable_number_gets_a_note_in_the_json_result() -> None:
+    done = run_cli("--ids", "count-params", "--json", stdin="97.86 %\n")
+    question = json.loads(done.stdout)["questions"][0]
+    assert question["correct"] is False
+    assert question["note"].startswith("could not read '97.86 %' as a number")
+
+
+# Stopping early --------------------------------------------------------------------------
+
+
+def test_q_stops_the_quiz_and_only_the_answered_count() -> None:
+    ids = "bias-role,count-params,backprop-name"
+    stdin = answers(SEED, ("bias-role", "b")) + "q\n" + "backprop\n"
+    result = json.loads(run("--ids", ids, "--seed", str(SEED), "--json", stdin=stdin).stdout)
+    assert (result["score"], result["total"], result["planned"]) == (1, 1, 3)
+    assert result["interrupted"] is True
+    assert [q["id"] for q in result["questions"]] == ["bias-role"]
+    human = run("--ids", ids, "--seed", str(SEED), stdin=stdin)
+    assert "Interrupted after 1 of 3 questions" in human.stdout
+    assert "Score: 1/1" in human.stdout
+    assert "407,050" not in human.stdout  # the right answer of a question never asked
+
+
+def test_an_interrupted_exam_writes_only_what_was_answered(tmp_path: Path) -> None:
+    out = tmp_path / "exam.json"
+    args = ["--exam", "--ids", "count-params,bias-role", "--seed", "3", "--out", str(out)]
+    assert run(*args, stdin="407050\nq\n").exit_code == 0
+    sheet = json.loads(out.read_text(encoding="utf-8"))
+    assert (sheet["score"], sheet["total"], sheet["interrupted"]) == (1, 1, True)
+
+
+def test_ctrl_c_in_a_running_quiz_counts_only_what_was_answered(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    env["DLGRADE_HOME"] = str(tmp_path)
+    ids = "count-params,mnist-accuracy,backprop-name"
+    code = RUN.format(module="cli_quiz", command="quiz")
+    command = [sys.executable, "-c", code, str(VALID), "--ids", ids, "--seed", "1"]
+    with subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    ) as child:
+        child.stdin.write("407050\n")
+        child.stdin.flush()
+        seen = ""
+        while "2/3" not in seen:
+            line = child.stdout.readline()
+            assert line, seen
+            seen += line
+        child.send_signal(signal.SIGINT)
+        rest, errors = child.communicate(timeout=60)
+    output = seen + rest
+    assert "Traceback" not in errors, errors
+    assert "Interrupted after 1 of 3 questions" in output
+    assert "Score: 1/1" in output
+    assert "97.86" not in output and "backpropagation" not in output
