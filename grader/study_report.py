@@ -14,7 +14,6 @@ from typing import Any
 
 from fsrs import Rating
 from rich.console import Console
-from rich.markup import escape
 from rich.panel import Panel
 from rich.prompt import Prompt
 from rich.table import Table
@@ -24,6 +23,7 @@ from grader.cards import RATING_NAMES, Flashcard, Session, parse_rating
 from grader.content import Content, Problem
 from grader.content_schema import LETTERS, Question, Term
 from grader.quiz import Outcome, QuizResult, expected
+from grader.untrusted import markup
 
 THEME = Theme(
     {"pass": "bold green", "fail": "bold red", "hint": "yellow", "formula": "cyan", "muted": "dim"}
@@ -33,6 +33,11 @@ RATING_HELP = (
     "[fail]1 again[/] forgot it · [hint]2 hard[/] recalled with effort (still a pass) · "
     "[pass]3 good[/] recalled · [formula]4 easy[/] instantly"
 )
+
+
+def escape(text: str) -> str:
+    """Content (glossary, questions, feedback) safe to put in a Rich markup string."""
+    return markup(text, one_line=False)
 
 
 def emit_json(data: Any) -> None:
