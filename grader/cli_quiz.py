@@ -13,6 +13,7 @@ import click
 
 from grader import __version__
 from grader import study_report as report
+from grader.choices import shown_all
 from grader.cli_study import (
     StudyError,
     content_option,
@@ -23,29 +24,40 @@ from grader.cli_study import (
     parse_now,
     study_content,
 )
-from grader.content import UnknownName
+from grader.content import Content, UnknownName
 from grader.content_schema import Question
-from grader.export import FORMATS, export
-from grader.quiz import check, exam_sheet, missed, run_quiz, select
+from grader.export import FORMATS, export, key_path
+from grader.quiz import Stop, check, exam_sheet, missed, run_quiz, select
 from grader.store import connect
 
 __all__ = ["quiz"]
 
+QUIT_WORDS = ("q", "quit")
 NO_QUESTIONS = "no questions match these filters"
 CANNOT_WRITE = "cannot write {path}: {reason}"
 
 
-def _ask(prompt: bool, as_json: bool, total: int) -> Callable[[int, Question], str | None]:
-    """Show each question (unless --json) and read its answer: a prompt, or a stdin line."""
+def _ask(
+    prompt: bool, as_json: bool, total: int, course: Content
+) -> Callable[[int, Question], str | None]:
+    """Show each question (unless --json) and read its answer: a prompt, or a stdin line.
+
+    ``q`` (either way) and Ctrl-C stop the quiz (Stop); Ctrl-D at a prompt does too.
+    """
 
     def ask(index: int, question: Question) -> str | None:
         if not as_json:
             report.question(index, total, question)
         if prompt:
-            return report.ask_answer(lambda text: check(question, text))
-        text = next_line()
-        if not as_json:
-            report.echo_answer(text)
+            text = report.ask_answer(lambda text: check(question, text, course))
+            if text is None:
+                raise Stop
+        else:
+            text = next_line()
+            if not as_json:
+                report.echo_answer(text)
+        if text is not None and text.strip().lower() in QUIT_WORDS:
+            raise Stop
         return text
 
     return ask
@@ -69,7 +81,9 @@ def _login() -> str:
 @click.option("--topic", help="Only questions of this topic.")
 @click.option("--exercise", help="Only questions for this exercise (e.g. 03_backprop).")
 @click.option("-n", "count", type=click.IntRange(min=1), help="How many questions [default: 10].")
-@click.option("--seed", type=int, help="Names the form: same seed, same questions and order.")
+@click.option(
+    "--seed", type=int, help="Names the form: same seed, same questions, order and choice order."
+)
 @click.option("--ids", help="Comma-separated question ids, asked exactly in that order.")
 @click.option("--review", is_flag=True, help="Ask the questions you missed before.")
 @click.option("--exam", is_flag=True, help="No feedback until the end; write a result file.")
@@ -117,6 +131,7 @@ def quiz(
         )
     except UnknownName as exc:
         raise StudyError(str(exc)) from None
+    chosen = shown_all(chosen, seed)
     if not chosen and not review:
         raise StudyError(NO_QUESTIONS)
     if not as_json:
@@ -124,8 +139,10 @@ def quiz(
             f"dlgrade {__version__} quiz · {mode} · seed {seed} · {len(chosen)} questions"
         )
     show = None if exam or as_json else (lambda outcome: report.outcome(outcome, course))
-    ask = _ask(interactive(as_json), as_json, len(chosen))
-    result = run_quiz(conn, chosen, ask, seed=seed, mode=mode, now=now, on_outcome=show)
+    ask = _ask(interactive(as_json), as_json, len(chosen), course)
+    result = run_quiz(
+        conn, chosen, ask, seed=seed, mode=mode, now=now, on_outcome=show, content=course
+    )
     data = result.to_dict()
     if exam:
         path = out or Path(f"quiz-result-{now:%Y%m%dT%H%M%SZ}.json")
@@ -143,27 +160,51 @@ def quiz(
 @quiz.command("export")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, help="Output format.")
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), help="File [default: stdout]."
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File [default: stdout; markdown needs it: the key goes to <name>-key.md].",
 )
 @click.option("--topic", help="Only questions of this topic.")
+@click.option(
+    "--seed",
+    type=int,
+    help="Choices in the order `dlgrade quiz --seed` shows them [default: file order].",
+)
 @content_option
 @json_option
 def export_command(
-    fmt: str, out: Path | None, topic: str | None, content_dirs: tuple[Path, ...], as_json: bool
+    fmt: str,
+    out: Path | None,
+    topic: str | None,
+    seed: int | None,
+    content_dirs: tuple[Path, ...],
+    as_json: bool,
 ) -> None:
-    """Export the question bank as Moodle GIFT, JSON, or a printable Markdown sheet."""
+    """Export the question bank as Moodle GIFT, JSON, or a printable Markdown sheet and key.
+
+    GIFT keeps the file order and leaves shuffling to Moodle, so it takes no --seed.
+    """
     course = study_content(content_dirs)
     if topic is not None and topic not in course.topics:
         raise StudyError(f"unknown topic '{topic}'")
+    if fmt == "gift" and seed is not None:
+        raise StudyError("GIFT leaves shuffling to Moodle: drop --seed")
+    if fmt == "markdown" and out is None:
+        raise StudyError("markdown writes a sheet and an answer key: add --out FILE")
     chosen = [q for q in course.questions.values() if topic is None or q.topic == topic]
-    text = export(chosen, course, fmt)
+    files = export(shown_all(chosen, seed), course, fmt)
     if out is None:
         if as_json:
             raise StudyError("--json reports on a written file: add --out FILE")
-        sys.stdout.write(text)
+        sys.stdout.write(files[""])
         return
-    _write(out, text)
+    written = {"out": out} | ({"key": key_path(out)} if "key" in files else {})
+    for part, path in written.items():
+        _write(path, files["" if part == "out" else part])
     if as_json:
-        report.emit_json({"format": fmt, "out": str(out), "questions": len(chosen)})
+        data = {"format": fmt} | {part: str(path) for part, path in written.items()}
+        report.emit_json(data | {"questions": len(chosen)})
     else:
-        report.wrote(out, f"{len(chosen)} questions ({fmt})")
+        for part, path in written.items():
+            what = "the answer key" if part == "key" else f"{len(chosen)} questions ({fmt})"
+            report.wrote(path, what)

@@ -18,6 +18,7 @@ from fsrs import Rating
 
 from grader import study_report as report
 from grader.cards import Flashcard, card_stats, parse_rating, run_session, session_queue
+from grader.choices import clusters
 from grader.content import Content, UnknownName, load_content
 from grader.errors import InputError
 from grader.glossary import lookup, term_dict, terms_in
@@ -203,18 +204,25 @@ def check_command(
 ) -> None:
     """Check the bundled content with DIR... and $DLGRADE_CONTENT; print file:line: message.
 
+    Also warns (without failing) when a folder's right answers cluster on one position.
     Exit status 1 if there is any problem, 0 if the content is clean.
     """
     course = load_content([*content_dirs, *dirs])
+    warnings = [
+        {"folder": folder, "message": str(cluster)}
+        for folder, questions in course.questions_by_folder().items()
+        for cluster in clusters(questions)
+    ]
     if as_json:
         counts = {kind: len(course.table(kind)) for kind in ("source", "topic", "term", "question")}
         report.emit_json(
             {
                 "ok": not course.problems,
                 "problems": [p.to_dict() for p in course.problems],
+                "warnings": warnings,
                 "counts": counts,
             }
         )
     else:
-        report.problems(course.problems, course)
+        report.problems(course.problems, course, warnings)
     ctx.exit(1 if course.problems else 0)

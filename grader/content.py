@@ -19,7 +19,16 @@ from pydantic import TypeAdapter, ValidationError
 from rapidfuzz import fuzz, utils
 from rapidfuzz.distance import OSA
 
-from grader.content_schema import EXERCISE_IDS, QUESTION_TYPES, Question, Source, Term, Topic
+from grader.content_schema import (
+    EXERCISE_IDS,
+    EXERCISE_PREFIX,
+    QUESTION_TYPES,
+    SOURCE_KINDS,
+    Question,
+    Source,
+    Term,
+    Topic,
+)
 
 CONTENT_ENV = "DLGRADE_CONTENT"
 
@@ -81,6 +90,7 @@ class Content:
     questions: dict[str, Question] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     origins: dict[tuple[str, str], tuple[int, str, _Block]] = field(default_factory=dict)
+    folders: dict[int, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{len(self.table(kind))} {kind}s" for kind in ("term", "question"))
@@ -91,14 +101,40 @@ class Content:
         tables = {"source": self.sources, "topic": self.topics, "term": self.terms}
         return tables.get(kind, self.questions)
 
-    def source_dict(self, source_id: str) -> dict[str, str | None]:
-        """The source as {"id", "title", "author"} (title/author None if unknown)."""
-        source = self.sources.get(source_id)
-        return {
-            "id": source_id,
-            "title": source.title if source else None,
-            "author": source.author if source else None,
-        }
+    def questions_by_folder(self) -> dict[str, list[Question]]:
+        """The questions of each content folder, in load order."""
+        grouped: dict[str, list[Question]] = {}
+        for question in self.questions.values():
+            layer = self.origins[("question", question.id)][0]
+            grouped.setdefault(self.folders.get(layer, "?"), []).append(question)
+        return grouped
+
+    def cite(self, ref: str) -> dict[str, Any]:
+        """One source reference as {"id", "kind", "title", "author", "year", "text"}.
+
+        ``text`` is how it is shown: an article as "title, author", a reference work as
+        "reference: title (author, year)", an exercise as "course exercise 02_perceptron".
+        """
+        cited: dict[str, Any] = {"id": ref, "kind": None, "title": None, "author": None}
+        cited |= {"year": None, "text": ref}
+        source = self.sources.get(ref)
+        if ref.startswith(EXERCISE_PREFIX):
+            cited |= {"kind": "exercise", "text": f"course exercise {ref.split(':', 1)[1]}"}
+        elif source is not None:
+            text = f"{source.title}, {source.author}"
+            if source.kind == "reference":
+                text = f"reference: {source.title} ({source.author}, {source.year})"
+            cited |= {"kind": source.kind, "title": source.title, "author": source.author}
+            cited |= {"year": source.year, "text": text}
+        return cited
+
+    def citations(self, entry: Term | Question) -> list[dict[str, Any]]:
+        """Every source an item cites, as :meth:`cite` dicts, the main one first."""
+        return [self.cite(ref) for ref in entry.sources]
+
+    def citation(self, entry: Term | Question) -> str:
+        """The sources of an item as one line for a learner."""
+        return "; ".join(c["text"] for c in self.citations(entry))
 
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\[\]\s]+)\s*\]\]?")
@@ -144,6 +180,8 @@ def _message(error: Any, loc: tuple[str | int, ...]) -> str:
         return f"missing key '{where}'"
     if error["type"] in ("int_type", "float_type"):
         return f"{where}: must be a number"
+    if error["type"] == "literal_error" and loc == ("kind",):
+        return f"unknown source kind {error['input']!r}; use one of {', '.join(SOURCE_KINDS)}"
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{where}: {message}" if where else message
 
@@ -256,10 +294,20 @@ def _references(entry: Term | Question, content: Content) -> list[tuple[str, str
     terms = entry.related if isinstance(entry, Term) else entry.terms
     return [
         ("topic", "topic", content.topics, [entry.topic]),
-        ("source", "source", content.sources, [entry.source]),
+        ("source", "source", content.sources, entry.sources),
         ("exercises", "exercise", EXERCISE_IDS, entry.exercises),
         ("related" if isinstance(entry, Term) else "terms", "term", content.terms, terms),
     ]
+
+
+def _source_ref_problem(ref: str) -> str | None:
+    """What is wrong with a ``kind:id`` source reference, or None."""
+    kind, _, name = ref.partition(":")
+    if kind + ":" != EXERCISE_PREFIX:
+        return f"unknown source kind '{kind}' in '{ref}'; use a sources.toml id or exercise:<id>"
+    if name not in EXERCISE_IDS:
+        return str(unknown("exercise", name, EXERCISE_IDS))
+    return None
 
 
 def _cross_check(content: Content) -> None:
@@ -270,6 +318,10 @@ def _cross_check(content: Content) -> None:
                 for value in values:
                     if value == entry.id and key == "related":
                         problem = "a term cannot be related to itself"
+                    elif key == "source" and ":" in value:
+                        problem = _source_ref_problem(value)
+                        if problem is None:
+                            continue
                     elif value not in known:
                         problem = str(unknown(noun, value, known))
                     else:
@@ -306,6 +358,7 @@ def load_content(extra: Iterable[Path] = (), *, bundled: bool = True) -> Content
         if folder.resolve() in seen:
             continue
         seen.add(folder.resolve())
+        content.folders[layer] = _show(folder)
         if not folder.is_dir():
             if layer or not bundled:
                 content.problems.append(Problem(str(folder), None, "content folder not found"))

@@ -15,6 +15,10 @@ LETTERS = "ABCDEF"
 QUESTION_TYPES = ("single", "multiple", "true_false", "numeric", "short")
 
 Id = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+SourceRef = Annotated[str, Field(pattern=r"^([a-z]+:)?[a-z0-9_]+(-[a-z0-9_]+)*$")]
+"""A sources.toml id, or ``<kind>:<id>`` (``exercise:02_perceptron``); resolved in content."""
+SOURCE_KINDS = ("article", "reference")
+EXERCISE_PREFIX = "exercise:"
 Text = Annotated[str, Field(min_length=1)]
 Number = int | float
 
@@ -24,10 +28,38 @@ class _Strict(BaseModel):
 
 
 class Source(_Strict):
+    """An article of the course (``seed`` names its file) or a named reference work (``year``)."""
+
     id: Id
+    kind: Literal["article", "reference"]
     title: Text
     author: Text
     seed: str | None = None
+    year: int | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> Source:
+        if self.kind == "article" and (self.seed is None or self.year is not None):
+            raise ValueError("an article needs 'seed' (its file in the seeds) and no 'year'")
+        if self.kind == "reference" and (self.year is None or self.seed is not None):
+            raise ValueError("a reference needs 'year' and no 'seed'")
+        return self
+
+
+class _Cited(_Strict):
+    source: SourceRef | list[SourceRef]
+
+    @field_validator("source")
+    @classmethod
+    def _some_source(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list) and not value:
+            raise ValueError("name at least one source")
+        return value
+
+    @property
+    def sources(self) -> list[str]:
+        """Every source this item cites, first the main one."""
+        return [self.source] if isinstance(self.source, str) else list(self.source)
 
 
 class Topic(_Strict):
@@ -35,7 +67,7 @@ class Topic(_Strict):
     title: Text
 
 
-class Term(_Strict):
+class Term(_Cited):
     id: Id
     term: Text
     aliases: list[Text] = []
@@ -44,7 +76,6 @@ class Term(_Strict):
     related: list[Id] = Field(min_length=1)
     topic: Id
     exercises: list[str] = []
-    source: Id
 
 
 class Choice(_Strict):
@@ -52,6 +83,8 @@ class Choice(_Strict):
     text: Text
     correct: bool
     feedback: Text | None = None
+    positional: bool = False
+    """Keeps its place when choices are shuffled ("none of the above")."""
 
     @model_validator(mode="after")
     def _wrong_needs_feedback(self) -> Choice:
@@ -65,14 +98,13 @@ class WrongValue(_Strict):
     feedback: Text
 
 
-class _Question(_Strict):
+class _Question(_Cited):
     id: Id
     topic: Id
     exercises: list[str] = []
     terms: list[Id] = []
     prompt: Text
     explanation: Text
-    source: Id
 
 
 class _ChoiceQuestion(_Question):
@@ -88,7 +120,7 @@ class _ChoiceQuestion(_Question):
         return choices
 
     def correct_letters(self) -> list[str]:
-        """Letters (A, B, ...) of the correct choices, in display order."""
+        """Letters (A, B, ...) of the correct choices, in the order of ``choices``."""
         return [LETTERS[i] for i, choice in enumerate(self.choices) if choice.correct]
 
 

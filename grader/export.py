@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from grader.content import Content
@@ -76,11 +77,10 @@ def gift(questions: Sequence[Question], content: Content) -> str:
         if q.topic != topic:
             parts.append(f"$CATEGORY: dlgrade/{q.topic}\n")
             topic = q.topic
-        source = content.source_dict(q.source)
         opening = "{#" if isinstance(q, NumericQuestion) else "{"
         answers = "".join(f"\n{line}" for line in _gift_answers(q))
         parts.append(
-            f"// {q.id} ({q.type}) source: {source['title']}, {source['author']}\n"
+            f"// {q.id} ({q.type}) source: {content.citation(q)}\n"
             f"::{gift_escape(q.id)}::{gift_escape(q.prompt)}{opening}{answers}\n"
             f"####{gift_escape(q.explanation)}\n}}\n"
         )
@@ -88,7 +88,7 @@ def gift(questions: Sequence[Question], content: Content) -> str:
 
 
 def json_item(q: Question, content: Content) -> dict[str, Any]:
-    """A question as plain data; choices lettered in file order, answer in letters."""
+    """A question as plain data; choices lettered in the order given, answer in those letters."""
     item: dict[str, Any] = {
         "id": q.id,
         "type": q.type,
@@ -111,7 +111,8 @@ def json_item(q: Question, content: Content) -> dict[str, Any]:
         ]
         letters = q.correct_letters()
         item["answer"] = letters[0] if q.type == "single" else letters
-    item.update(explanation=q.explanation, source=content.source_dict(q.source))
+    citations = content.citations(q)
+    item.update(explanation=q.explanation, source=citations[0], sources=citations)
     return item
 
 
@@ -119,8 +120,8 @@ def _md(text: str) -> str:
     return re.sub(r"([\\`*_\[\]<>])", r"\\\1", text)
 
 
-def markdown(questions: Sequence[Question], content: Content) -> str:
-    """A printable sheet: numbered questions, blank lines to answer on, an answer key at the end."""
+def markdown(questions: Sequence[Question], content: Content) -> tuple[str, str]:
+    """A printable sheet (numbered questions, lines to answer on) and its answer key, apart."""
     lines = ["# Deep-learning concept quiz", "", "Name: ____________________", ""]
     for number, q in enumerate(questions, 1):
         lines += [f"## {number}. {_md(q.prompt)}", "", f"*Give {KIND[q.type]}.*", ""]
@@ -131,20 +132,29 @@ def markdown(questions: Sequence[Question], content: Content) -> str:
         else:
             lines += [f"- [ ] **{LETTERS[i]}.** {_md(c.text)}" for i, c in enumerate(q.choices)]
         lines.append("")
-    lines += ["---", "", "## Answer key", ""]
+    sheet = "\n".join(lines).rstrip("\n") + "\n"
+    lines = ["# Deep-learning concept quiz: answer key", ""]
     for number, q in enumerate(questions, 1):
-        source = content.source_dict(q.source)
         lines.append(
             f"{number}. **{_md(expected(q))}** — {_md(q.explanation)}"
-            f" *(Source: {_md(str(source['title']))}, {_md(str(source['author']))})*"
+            f" *(Source: {_md(content.citation(q))})*"
         )
-    return "\n".join(lines) + "\n"
+    return sheet, "\n".join(lines) + "\n"
 
 
-def export(questions: Sequence[Question], content: Content, fmt: str) -> str:
-    """The questions as text in one of FORMATS."""
+def key_path(out: Path) -> Path:
+    """Where the answer key of a Markdown sheet written to ``out`` goes."""
+    return out.with_name(f"{out.stem}-key{out.suffix or '.md'}")
+
+
+def export(questions: Sequence[Question], content: Content, fmt: str) -> dict[str, str]:
+    """The questions in one of FORMATS: {"": text}, plus {"key": answer key} for markdown.
+
+    Choices are lettered in the order of each question's ``choices`` (see grader.choices).
+    """
     if fmt == "gift":
-        return gift(questions, content)
+        return {"": gift(questions, content)}
     if fmt == "json":
-        return json.dumps([json_item(q, content) for q in questions], indent=2) + "\n"
-    return markdown(questions, content)
+        return {"": json.dumps([json_item(q, content) for q in questions], indent=2) + "\n"}
+    sheet, key = markdown(questions, content)
+    return {"": sheet, "key": key}

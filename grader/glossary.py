@@ -66,7 +66,7 @@ def terms_in(content: Content, topic: str | None = None) -> list[Term]:
 
 
 def term_dict(content: Content, term: Term) -> dict[str, Any]:
-    """A term as plain data, its source spelled out as {"id", "title", "author"}."""
+    """A term as plain data, its sources spelled out by :meth:`Content.cite`."""
     return {
         "id": term.id,
         "term": term.term,
@@ -76,5 +76,6 @@ def term_dict(content: Content, term: Term) -> dict[str, Any]:
         "related": term.related,
         "topic": term.topic,
         "exercises": term.exercises,
-        "source": content.source_dict(term.source),
+        "source": content.cite(term.sources[0]),
+        "sources": content.citations(term),
     }

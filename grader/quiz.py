@@ -12,9 +12,10 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from grader.answers import Unreadable, asks_percent, matches, parse_number, truth
 from grader.content import Content, load_content, unknown
 from grader.content_schema import (
     EXERCISE_IDS,
@@ -26,9 +27,6 @@ from grader.content_schema import (
     TrueFalseQuestion,
 )
 from grader.store import transaction
-
-TRUE_WORDS = {"true", "t", "yes", "y"}
-FALSE_WORDS = {"false", "f", "no", "n"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS quiz_attempt (
@@ -99,28 +97,14 @@ def _letters(question: ChoiceQuestion, text: str) -> set[str]:
     return set(parts)
 
 
-def parse_number(text: str) -> Decimal:
-    """'407,050', '407050', '4.0705e5' -> Decimal (commas, spaces and _ are digit groups)."""
-    cleaned = re.sub(r"[\s,_]", "", text)
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValueError("answer with a number") from None
-    if not value.is_finite():
-        raise ValueError("answer with a finite number")
-    return value
-
-
-def _truth(text: str) -> bool:
-    word = text.strip().lower()
-    if word in TRUE_WORDS | FALSE_WORDS:
-        return word in TRUE_WORDS
-    raise ValueError("answer true or false")
-
-
-def normal_text(text: str) -> str:
-    """Case, spaces, hyphens and a final full stop do not matter in short answers."""
-    return re.sub(r"[\s_-]+", "", text.lower()).rstrip(".")
+def short_answers(question: ShortQuestion, content: Content | None) -> list[str]:
+    """The accepted answers plus the name and aliases of every glossary term they name."""
+    accepted = list(question.accepted)
+    for term in content.terms.values() if content else ():
+        names = [term.term, *term.aliases]
+        if any(matches(name, question.accepted) for name in names):
+            accepted += [name for name in names if name not in accepted]
+    return accepted
 
 
 def _close(a: Decimal, b: float, tolerance: float) -> bool:
@@ -135,6 +119,17 @@ class Outcome:
     given: str | None
     correct: bool = False
     feedback: list[str] = field(default_factory=list)
+    chosen: list[str] | None = None
+    note: str | None = None
+
+    @property
+    def order(self) -> list[str] | None:
+        """Choice ids in the order shown (choice questions only)."""
+        return (
+            [c.id for c in self.question.choices]
+            if isinstance(self.question, ChoiceQuestion)
+            else None
+        )
 
     def to_dict(self) -> dict[str, Any]:
         q = self.question
@@ -145,20 +140,27 @@ class Outcome:
             "answer": self.given,
             "answered": self.given is not None,
             "correct": self.correct,
+            "order": self.order,
+            "chosen": self.chosen,
+            "note": self.note,
             "expected": expected(q),
             "feedback": self.feedback,
             "explanation": q.explanation,
-            "source": q.source,
+            "source": q.sources[0],
+            "sources": q.sources,
         }
 
 
-def check(question: Question, text: str) -> tuple[bool, list[str]]:
-    """Grade a parsed answer: (right?, why-wrong messages). Unreadable -> ValueError."""
+def check(question: Question, text: str, content: Content | None = None) -> tuple[bool, list[str]]:
+    """Grade an answer: (right?, why-wrong messages). Unreadable -> ValueError.
+
+    ``content`` adds the glossary aliases of the accepted short answers.
+    """
     if isinstance(question, TrueFalseQuestion):
-        right = _truth(text) == question.answer
+        right = truth(text) == question.answer
         return right, [] if right else [question.feedback]
     if isinstance(question, NumericQuestion):
-        value = parse_number(text)
+        value = parse_number(text, percent=asks_percent(question.prompt))
         if _close(value, question.answer, question.tolerance):
             return True, []
         hits = [
@@ -166,7 +168,7 @@ def check(question: Question, text: str) -> tuple[bool, list[str]]:
         ]
         return False, hits
     if isinstance(question, ShortQuestion):
-        right = normal_text(text) in {normal_text(a) for a in question.accepted}
+        right = matches(text, short_answers(question, content))
         return right, [] if right else [question.feedback]
     chosen = _letters(question, text)
     correct = set(question.correct_letters())
@@ -180,15 +182,23 @@ def check(question: Question, text: str) -> tuple[bool, list[str]]:
     return chosen == correct, why
 
 
-def grade(question: Question, text: str | None) -> Outcome:
+def grade(question: Question, text: str | None, content: Content | None = None) -> Outcome:
     """Grade one raw answer line; None means the learner never answered."""
     if text is None:
         return Outcome(question, None)
     try:
-        right, why = check(question, text)
+        right, why = check(question, text, content)
+    except Unreadable as exc:
+        return Outcome(question, text.strip(), feedback=[str(exc)], note=str(exc))
     except ValueError as exc:
-        return Outcome(question, text.strip(), feedback=[f"could not read '{text.strip()}': {exc}"])
-    return Outcome(question, text.strip(), right, why)
+        note = f"could not read '{text.strip()}': {exc}"
+        return Outcome(question, text.strip(), feedback=[note], note=note)
+    chosen = None
+    if isinstance(question, ChoiceQuestion):
+        letters = _letters(question, text)
+        pairs = zip(LETTERS, question.choices, strict=False)
+        chosen = [c.id for letter, c in pairs if letter in letters]
+    return Outcome(question, text.strip(), right, why, chosen=chosen)
 
 
 def _number(value: float) -> str:
@@ -210,13 +220,22 @@ def expected(question: Question) -> str:
     )
 
 
+class Stop(Exception):
+    """Raised by an ``ask`` function when the learner quits (``q``, Ctrl-C)."""
+
+
 @dataclass
 class QuizResult:
-    """A finished quiz: the form's seed, its mode and every outcome in order."""
+    """A quiz: the form's seed, its mode, every outcome in order, and whether it was cut short.
+
+    An interrupted quiz holds only the questions asked before the interruption.
+    """
 
     seed: int
     mode: str
     outcomes: list[Outcome]
+    interrupted: bool = False
+    planned: int = 0
 
     @property
     def score(self) -> int:
@@ -229,6 +248,8 @@ class QuizResult:
             "score": self.score,
             "total": len(self.outcomes),
             "answered": sum(o.given is not None for o in self.outcomes),
+            "interrupted": self.interrupted,
+            "planned": self.planned,
             "questions": [o.to_dict() for o in self.outcomes],
         }
 
@@ -240,10 +261,18 @@ def exam_sheet(result: QuizResult, student: str, now: datetime) -> dict[str, Any
         "timestamp": now.isoformat(),
         "seed": result.seed,
         "questions": [
-            {"id": o.question.id, "answer": o.given, "correct": o.correct} for o in result.outcomes
+            {
+                "id": o.question.id,
+                "answer": o.given,
+                "correct": o.correct,
+                "order": o.order,
+                "chosen": o.chosen,
+            }
+            for o in result.outcomes
         ],
         "score": result.score,
         "total": len(result.outcomes),
+        "interrupted": result.interrupted,
     }
 
 
@@ -282,20 +311,30 @@ def run_quiz(
     mode: str,
     now: datetime,
     on_outcome: Callable[[Outcome], None] | None = None,
+    content: Content | None = None,
 ) -> QuizResult:
-    """Ask each question; once ``ask`` returns None (no more input) the rest go unanswered."""
+    """Ask each question and grade it against ``content``'s glossary.
+
+    Once ``ask`` returns None (end of piped input) the rest count as unanswered, unshown.
+    When it raises Stop or the learner presses Ctrl-C, the quiz ends there: the result holds
+    only the questions asked, and says it was interrupted.
+    """
     ensure_schema(conn)
-    outcomes: list[Outcome] = []
+    result = QuizResult(seed, mode, [], planned=len(questions))
     finished = False
     for index, question in enumerate(questions):
-        text = None if finished else ask(index, question)
-        finished = text is None
-        outcome = grade(question, text)
+        try:
+            text = None if finished else ask(index, question)
+        except (Stop, KeyboardInterrupt):
+            result.interrupted = True
+            break
+        outcome = grade(question, text, content)
         record(conn, outcome, mode, now)
-        outcomes.append(outcome)
-        if on_outcome:
+        result.outcomes.append(outcome)
+        if on_outcome and not finished:
             on_outcome(outcome)
-    return QuizResult(seed, mode, outcomes)
+        finished = text is None
+    return result
 
 
 def quiz_mastery(

@@ -218,7 +218,7 @@ def hints(con: Console, exercise: Any, shown: int) -> None:
     for number, text in enumerate(exercise.hints[:shown], start=1):
         con.print(
             Panel(
-                text,
+                markup(text, one_line=False),
                 title=f"hint {number}/{len(exercise.hints)}",
                 title_align="left",
                 border_style="yellow",
@@ -227,7 +227,7 @@ def hints(con: Console, exercise: Any, shown: int) -> None:
     if shown < len(exercise.hints):
         con.print(f"[muted]Run `dlgrade hint {exercise.id}` again for the next hint.[/]")
     if exercise.glossary:
-        terms = ", ".join(exercise.glossary)
+        terms = markup(", ".join(exercise.glossary))
         con.print(
             f"[muted]Related terms: {terms} (dlgrade glossary TERM) · "
             f"questions: dlgrade quiz --exercise {exercise.id}[/]"

@@ -14,7 +14,6 @@ from typing import Any
 
 from fsrs import Rating
 from rich.console import Console
-from rich.markup import escape
 from rich.panel import Panel
 from rich.prompt import Prompt
 from rich.table import Table
@@ -24,6 +23,7 @@ from grader.cards import RATING_NAMES, Flashcard, Session, parse_rating
 from grader.content import Content, Problem
 from grader.content_schema import LETTERS, Question, Term
 from grader.quiz import Outcome, QuizResult, expected
+from grader.untrusted import markup
 
 THEME = Theme(
     {"pass": "bold green", "fail": "bold red", "hint": "yellow", "formula": "cyan", "muted": "dim"}
@@ -35,23 +35,28 @@ RATING_HELP = (
 )
 
 
+def escape(text: str) -> str:
+    """Content (glossary, questions, feedback) safe to put in a Rich markup string."""
+    return markup(text, one_line=False)
+
+
 def emit_json(data: Any) -> None:
     """Plain JSON on stdout, no Rich."""
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def _source(content: Content, source_id: str) -> str:
-    source = content.source_dict(source_id)
-    return f"{source['title']}, {source['author']}" if source["title"] else source_id
-
-
 # content check -------------------------------------------------------------------------
 
 
-def problems(found: Sequence[Problem], content: Content) -> None:
-    """Each problem as file:line: message, then a one-line summary."""
+def problems(
+    found: Sequence[Problem], content: Content, warnings: Sequence[dict[str, str]] = ()
+) -> None:
+    """Each problem as file:line: message, each warning as folder: warning: message, a summary."""
     for problem in found:
         console.print(str(problem), style="fail", markup=False, soft_wrap=True)
+    for warning in warnings:
+        line = f"{warning['folder']}: warning: {warning['message']}"
+        console.print(line, style="hint", markup=False, soft_wrap=True)
     counts = (
         f"{len(content.terms)} terms, {len(content.questions)} questions, "
         f"{len(content.topics)} topics, {len(content.sources)} sources"
@@ -74,7 +79,7 @@ def term(entry: Term, content: Content) -> None:
     lines.append(f"[muted]Related:[/] {escape(', '.join(related))}")
     if entry.exercises:
         lines.append(f"[muted]Exercises:[/] {', '.join(entry.exercises)}")
-    lines.append(f"[muted]Source:[/] {escape(_source(content, entry.source))}")
+    lines.append(f"[muted]Source:[/] {escape(content.citation(entry))}")
     title = f"[bold]{escape(entry.term)}[/] [muted]({entry.topic})[/]"
     console.print(Panel("\n".join(lines), title=title, title_align="left"))
 
@@ -182,7 +187,7 @@ def ask_answer(validate: Callable[[str], object]) -> str | None:
     """Interactive: ask until ``validate`` accepts the text. None on Ctrl-D/Ctrl-C."""
     while True:
         try:
-            text = Prompt.ask("[hint]Your answer[/]", console=console)
+            text = Prompt.ask("[hint]Your answer[/] [muted](q quits)[/]", console=console)
         except (EOFError, KeyboardInterrupt):
             return None
         try:
@@ -208,13 +213,16 @@ def outcome(result: Outcome, content: Content) -> None:
         console.print(f"  [hint]{escape(why)}[/]")
     console.print(f"  Right answer: [pass]{escape(expected(q))}[/]")
     console.print(f"  [muted]{escape(q.explanation)}[/]")
-    console.print(f"  [muted]Source: {escape(_source(content, q.source))}[/]")
+    console.print(f"  [muted]Source: {escape(content.citation(q))}[/]")
 
 
 def quiz_summary(result: QuizResult, content: Content, *, details: bool) -> None:
     """Score line; with ``details`` (exams) every question's feedback first."""
     if not result.outcomes:
-        console.print("[muted]No questions to ask (nothing missed, or nothing matches).[/]")
+        if result.interrupted:
+            console.print("[hint]Interrupted before the first answer: nothing counted.[/]")
+        else:
+            console.print("[muted]No questions to ask (nothing missed, or nothing matches).[/]")
         return
     if details:
         for index, item in enumerate(result.outcomes):
@@ -222,6 +230,11 @@ def quiz_summary(result: QuizResult, content: Content, *, details: bool) -> None
             outcome(item, content)
     total = len(result.outcomes)
     style = "pass" if result.score == total else "hint" if result.score else "fail"
+    if result.interrupted:
+        console.print(
+            f"\n[hint]Interrupted after {total} of {result.planned} questions;"
+            " the score counts only those.[/]"
+        )
     console.print(f"\n[{style}]Score: {result.score}/{total}[/] [muted](seed {result.seed})[/]")
 
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 import grader.content as content_module
 from grader.cli_study import content as content_command
 from grader.content import load_content
-from grader.content_schema import Choice, Term
+from grader.content_schema import EXERCISE_IDS, Choice, Source, Term
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "content"
 VALID, INVALID = FIXTURES / "valid", FIXTURES / "invalid"
@@ -157,9 +157,12 @@ def test_every_bundled_term_and_question_cites_a_known_source(bundled) -> None:
     entries = [*bundled.terms.values(), *bundled.questions.values()]
     assert entries
     for entry in entries:
-        source = bundled.sources.get(entry.source)
-        assert source is not None, f"{entry.id}: unknown source {entry.source!r}"
-        assert source.title and source.author
+        for cited in bundled.citations(entry):
+            assert cited["kind"] in ("article", "reference", "exercise"), (entry.id, cited)
+            if cited["kind"] == "exercise":
+                assert cited["id"].removeprefix("exercise:") in EXERCISE_IDS, entry.id
+            else:
+                assert cited["title"] and cited["author"], (entry.id, cited)
 
 
 def test_bundled_glossary_has_at_least_70_terms(bundled) -> None:
@@ -169,3 +172,76 @@ def test_bundled_glossary_has_at_least_70_terms(bundled) -> None:
 def test_bundled_bank_has_80_questions_over_8_topics(bundled) -> None:
     assert len(bundled.questions) >= 80
     assert len({q.topic for q in bundled.questions.values()}) >= 8
+
+
+def test_sources_render_by_kind() -> None:
+    course = load_content([VALID], bundled=False)
+    question = course.questions["backprop-name"]
+    assert [c["kind"] for c in course.citations(question)] == ["article", "reference", "exercise"]
+    assert course.citation(question) == (
+        "An introduction to deep learning, IBM Developer; "
+        "reference: Learning representations by back-propagating errors "
+        "(David E. Rumelhart, Geoffrey E. Hinton and Ronald J. Williams, 1986); "
+        "course exercise 03_backprop"
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "fragment"),
+    [
+        ({"kind": "article"}, "an article needs 'seed'"),
+        ({"kind": "reference", "seed": "x.txt"}, "a reference needs 'year'"),
+        ({"kind": "article", "seed": "x.txt", "year": 2001}, "no 'year'"),
+    ],
+)
+def test_a_source_carries_the_fields_of_its_kind(fields: dict, fragment: str) -> None:
+    with pytest.raises(ValidationError, match=fragment):
+        Source.model_validate({"id": "s", "title": "T", "author": "A", **fields})
+
+
+def _choice_bank(folder: Path, singles: list[str], multiples: list[str]) -> Path:
+    """A content folder of choice questions whose right letters are ``singles``/``multiples``."""
+    (folder / "questions").mkdir(parents=True)
+    blocks = []
+    for number, right in enumerate([*singles, *multiples]):
+        kind = "single" if number < len(singles) else "multiple"
+        blocks.append(
+            f'[[question]]\nid = "q{number}"\ntype = "{kind}"\ntopic = "neurons"\n'
+            f'prompt = "Question {number}?"\nexplanation = "Because."\nsource = "west"\n'
+        )
+        for letter in "ABCD":
+            correct = "true" if letter in right else "false"
+            blocks.append(
+                f'[[question.choices]]\nid = "c{letter.lower()}"\ntext = "Choice {letter}"\n'
+                f'correct = {correct}\nfeedback = "Why {letter}."\n'
+            )
+    (folder / "questions" / "bank.toml").write_text("\n".join(blocks), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("singles", "multiples", "warned"),
+    [
+        (["A", "A", "A", "B", "C"], ["BD"] * 5, ["single-choice answers (60%) are A"]),
+        (["A", "B", "C", "D", "B"], ["AB", "A", "ABC", "BD", "AB"], ["select-all"]),
+        (["A", "B", "C", "D", "B"], ["AB", "A", "BC", "BD", "AC"], []),
+    ],
+)
+def test_content_check_warns_when_right_answers_cluster(
+    tmp_path: Path, fixture_as_bundled, singles, multiples, warned
+) -> None:
+    bank = _choice_bank(tmp_path / "bank", singles, multiples)
+    result = CliRunner().invoke(content_command, ["check", str(bank), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    mine = [w["message"] for w in data["warnings"] if w["folder"].endswith("bank")]
+    assert len(mine) == len(warned), mine
+    assert all(fragment in message for fragment, message in zip(warned, mine, strict=True))
+    human = CliRunner().invoke(content_command, ["check", str(bank)])
+    assert human.stdout.count("warning:") == len(warned)
+
+
+def test_the_bundled_bank_does_not_cluster(bundled) -> None:
+    from grader.choices import clusters
+
+    assert [str(c) for c in clusters(bundled.questions.values())] == []

@@ -135,7 +135,7 @@ def test_bundled_bank_round_trips_through_gift(monkeypatch: pytest.MonkeyPatch) 
 def test_json_export_letters_choices_in_file_order_and_states_answers() -> None:
     course = load_content()
     items = {
-        i["id"]: i for i in json.loads(export(list(course.questions.values()), course, "json"))
+        i["id"]: i for i in json.loads(export(list(course.questions.values()), course, "json")[""])
     }
     single = items["bias-role"]
     assert [(c["letter"], c["id"]) for c in single["choices"]] == [
@@ -155,14 +155,79 @@ def test_json_export_letters_choices_in_file_order_and_states_answers() -> None:
         assert set(item) >= {"id", "type", "topic", "prompt", "answer", "source"}
 
 
-def test_markdown_sheet_ends_with_the_answer_key() -> None:
+def test_markdown_sheet_and_answer_key_are_two_files(tmp_path: Path) -> None:
+    out = tmp_path / "sheet.md"
+    result = CliRunner().invoke(
+        quiz, ["export", "--format", "markdown", "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    key_file = tmp_path / "sheet-key.md"
+    assert json.loads(result.stdout) == {
+        "format": "markdown",
+        "out": str(out),
+        "key": str(key_file),
+        "questions": 7,
+    }
+    sheet, key = out.read_text(encoding="utf-8"), key_file.read_text(encoding="utf-8")
+    assert "How many parameters" in sheet and "How many parameters" not in key
+    assert "**B. It shifts the threshold of the neuron**" in key
+    assert "**407,050**" in key
+    assert "Answer key" not in sheet and "407,050" not in sheet
+    assert "It shifts the threshold of the neuron" in sheet
+
+
+def test_markdown_without_out_is_a_one_line_error() -> None:
+    result = CliRunner().invoke(quiz, ["export", "--format", "markdown"])
+    assert result.exit_code == 2
+    assert "add --out FILE" in result.output
+
+
+def test_gift_keeps_file_order_and_refuses_a_seed() -> None:
+    result = CliRunner().invoke(quiz, ["export", "--format", "gift", "--seed", "3"])
+    assert result.exit_code == 2
+    assert "leaves shuffling to Moodle" in result.output
+
+
+@pytest.mark.parametrize("seed", [1, 2, 31337])
+def test_json_export_with_a_seed_shows_choices_as_the_quiz_does(seed: int) -> None:
+    ids = ["bias-role", "trainable-things", "special-chars"]
+    args = ["--seed", str(seed)]
+    exported = json.loads(CliRunner().invoke(quiz, ["export", "--format", "json", *args]).stdout)
+    items = {item["id"]: item for item in exported}
+    asked = CliRunner().invoke(quiz, ["--ids", ",".join(ids), *args, "--json"], input="")
+    human = CliRunner().invoke(
+        quiz, ["--ids", ",".join(ids), *args], input="z\n" * 3, terminal_width=200
+    )
+    assert asked.exit_code == 0 and human.exit_code == 0, human.output
+    orders = {q["id"]: q["order"] for q in json.loads(asked.stdout)["questions"]}
+    screen = [line.strip() for line in human.stdout.splitlines()]
+    for qid in ids:
+        item = items[qid]
+        assert [c["id"] for c in item["choices"]] == orders[qid]
+        lines = [f"{c['letter']}. {c['text']}" for c in item["choices"]]
+        start = screen.index(lines[0])
+        assert screen[start : start + len(lines)] == lines
+        right = [c["letter"] for c in item["choices"] if c["id"] in _right_ids(qid)]
+        assert item["answer"] == (right[0] if item["type"] == "single" else right)
+    assert any(orders[qid] != _file_order(qid) for qid in ids), "the seed shuffled nothing"
+
+
+def _file_order(qid: str) -> list[str]:
+    return [c.id for c in load_content().questions[qid].choices]
+
+
+def _right_ids(qid: str) -> set[str]:
+    return {c.id for c in load_content().questions[qid].choices if c.correct}
+
+
+def test_json_export_without_a_seed_keeps_the_file_order() -> None:
     course = load_content()
-    sheet = export(list(course.questions.values()), course, "markdown")
-    key = sheet.index("## Answer key")
-    assert sheet.index("How many parameters") < key
-    assert "**B. It shifts the threshold of the neuron**" in sheet[key:]
-    assert "**407,050**" in sheet[key:]
-    assert "**B. It shifts" not in sheet[:key] and "407,050" not in sheet[:key]
+    items = json.loads(CliRunner().invoke(quiz, ["export", "--format", "json"]).stdout)
+    for item in items:
+        if "choices" in item:
+            assert [c["id"] for c in item["choices"]] == [
+                c.id for c in course.questions[item["id"]].choices
+            ]
 
 
 def test_export_command_writes_the_file(tmp_path: Path) -> None:

@@ -77,10 +77,17 @@ def test_list_json_has_every_term_with_source_object() -> None:
     assert len(items) == 5
     for item in items:
         assert set(item) >= LIST_KEYS
-        assert set(item["source"]) == {"id", "title", "author"}
+        assert set(item["source"]) == {"id", "kind", "title", "author", "year", "text"}
+        assert item["sources"][0] == item["source"]
     bias = next(item for item in items if item["id"] == "bias")
-    source = {"id": "west", "title": "An Introduction to Deep Learning", "author": "Mark West"}
-    assert bias["source"] == source
+    assert bias["source"] == {
+        "id": "west",
+        "kind": "article",
+        "title": "An Introduction to Deep Learning",
+        "author": "Mark West",
+        "year": None,
+        "text": "An Introduction to Deep Learning, Mark West",
+    }
 
 
 def test_topic_filters_the_list() -> None:
