@@ -412,25 +412,37 @@ def test_an_unusable_bubblewrap_is_a_grader_error_in_strict_mode(monkeypatch):
         Sandbox(strict=True).start()
 
 
-def test_work_directories_of_killed_graders_are_removed():
+def test_work_directories_of_gone_graders_are_removed_and_live_ones_kept():
+    """Stale means the owner's lock is free, whatever the pid in the name says."""
+    import fcntl
     import tempfile
 
     from grader.sandbox import spawn
 
     base = Path(tempfile.gettempdir())
-    dead = base / f"{spawn.WORKDIR_PREFIX}999999999-test"
-    alive = base / f"{spawn.WORKDIR_PREFIX}{os.getpid()}-test"
+    gone = base / f"{spawn.WORKDIR_PREFIX}{os.getpid()}-gone"
+    alive = base / f"{spawn.WORKDIR_PREFIX}999999999-alive"
+    unlocked = base / f"{spawn.WORKDIR_PREFIX}999999998-nolock"
+    held = None
     try:
-        for folder in (dead, alive):
+        for folder in (gone, alive, unlocked):
             folder.mkdir(exist_ok=True)
             (folder / "leftover.txt").write_text("x")
+        for folder in (gone, alive):
+            folder.with_name(folder.name + spawn.LOCK_SUFFIX).touch()
+        held = os.open(alive.with_name(alive.name + spawn.LOCK_SUFFIX), os.O_RDWR)
+        fcntl.flock(held, fcntl.LOCK_EX)  # another grader, still running
         with Sandbox(strict=False) as box:
             load(box, "")
-        assert not dead.exists()
-        assert alive.exists()
+        assert not gone.exists()
+        assert not gone.with_name(gone.name + spawn.LOCK_SUFFIX).exists()
+        assert alive.exists() and unlocked.exists()  # never delete what might be live
     finally:
-        for folder in (dead, alive):
+        if held is not None:
+            os.close(held)
+        for folder in (gone, alive, unlocked):
             shutil.rmtree(folder, ignore_errors=True)
+            folder.with_name(folder.name + spawn.LOCK_SUFFIX).unlink(missing_ok=True)
 
 
 @pytest.mark.parametrize("inside", ["INSIDE_WORK", "INSIDE_CODE"])
@@ -459,4 +471,5 @@ def test_an_overlapping_runtime_falls_back_in_auto_mode_and_leaves_no_workdir(mo
         assert np.array_equal(value(box, "double", 2), 4)
         assert box.isolation == "rlimits"
         assert "overlaps" in box.fallback_reason
-        assert set(glob.glob(pattern)) - before == {str(box.workdir)}
+        made = set(glob.glob(pattern)) - before
+        assert made == {str(box.workdir), str(box.workdir) + spawn_module.LOCK_SUFFIX}
