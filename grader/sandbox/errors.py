@@ -7,6 +7,8 @@ must never be reported as a learner's zero.
 
 from __future__ import annotations
 
+import sys
+
 
 class LearnerError(Exception):
     """Something the learner's code did that fails the current check."""
@@ -68,3 +70,35 @@ class LearnerCrashed(LearnerError):
 
 class SandboxError(RuntimeError):
     """The sandbox itself failed: a grader error, never the learner's fault."""
+
+
+def runtime_fault(type_name: str, message: str) -> str | None:
+    """Why an exception from the child is the sandbox's fault, or None if it is the learner's.
+
+    A correct program may import any standard module and use any standard codec. When the
+    child cannot, although this runtime has them, the sandbox hid its own runtime (a uid
+    that cannot read it, say): that is a grader error, never "your code raised".
+    """
+    import codecs
+    import importlib.util
+    import re
+
+    if type_name in ("ModuleNotFoundError", "ImportError"):
+        found = re.search(r"No module named '([\w.]+)'", message)
+        name = found.group(1) if found else ""
+        if name.split(".")[0] in sys.stdlib_module_names:
+            try:
+                present = importlib.util.find_spec(name) is not None
+            except (ImportError, ValueError):
+                present = False
+            if present:
+                return f"the sandbox could not import the standard module {name}"
+    if type_name == "LookupError":
+        found = re.search(r"unknown encoding: ([\w.-]+)", message)
+        if found:
+            try:
+                codecs.lookup(found.group(1))
+            except LookupError:
+                return None
+            return f"the sandbox could not load the standard codec {found.group(1)}"
+    return None

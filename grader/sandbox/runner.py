@@ -41,6 +41,7 @@ from grader.sandbox.errors import (
     LoadFailed,
     MissingFunction,
     SandboxError,
+    runtime_fault,
 )
 from grader.sandbox.launch import FALLBACK, STRICT, Limits
 from grader.untrusted import clip, plain
@@ -289,6 +290,10 @@ class Sandbox:
             raise SandboxError(f"the sandbox could not prepare the child for {filename}: {why}")
         if reply.get("error") == "load":
             fields = learner_fields(reply)
+            fault = runtime_fault(fields["type_name"], fields["message"])
+            if fault:
+                self._await_exit()
+                raise SandboxError(f"{fault} while loading {filename}")
             line = f":{fields['line']}" if fields["line"] else ""
             output = self.output.since(mark)
             self._await_exit()
@@ -397,7 +402,12 @@ class Sandbox:
             self.close()
             raise LearnerCrashed("your code sent a reply out of turn", output=output)
         if reply.get("error") == "raised":
-            raise LearnerRaised(**learner_fields(reply), output=output)
+            fields = learner_fields(reply)
+            fault = runtime_fault(fields["type_name"], fields["message"])
+            if fault:
+                self.close()
+                raise SandboxError(fault)
+            raise LearnerRaised(**fields, output=output)
         if reply.get("error") == "missing":
             raise MissingFunction(f"your file has no function named {fn}()", output=output)
         if reply.get("ok") != "result":
