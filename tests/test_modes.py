@@ -73,13 +73,30 @@ def test_every_reference_scores_full_marks_in_every_mode(mode, exercise, scratch
         ("ModuleNotFoundError", "No module named 'json'", True),
         ("LookupError", "unknown encoding: cp437", True),
         ("ModuleNotFoundError", "No module named 'torch'", False),
-        ("ModuleNotFoundError", "No module named 'os.nothing_here'", False),
         ("LookupError", "unknown encoding: klingon", False),
         ("ValueError", "No module named 'json'", False),
     ],
 )
 def test_only_a_missing_piece_of_the_runtime_is_the_sandboxs_fault(type_name, message, fault):
     assert (runtime_fault(type_name, message) is not None) is fault
+
+
+def test_judging_a_fault_imports_nothing_the_learner_names():
+    """The module name in the message is the learner's: judging it must not import it."""
+    code = (
+        "import sys\nfrom grader.sandbox.errors import runtime_fault\n"
+        "runtime_fault('ModuleNotFoundError', \"No module named 'antigravity.x'\")\n"
+        "runtime_fault('ModuleNotFoundError', \"No module named 'this.x'\")\n"
+        "print('antigravity' in sys.modules or 'this' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "False"
 
 
 def test_a_sandbox_that_cannot_import_a_standard_module_is_a_grader_error():

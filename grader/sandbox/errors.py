@@ -86,9 +86,12 @@ def runtime_fault(type_name: str, message: str) -> str | None:
     if type_name in ("ModuleNotFoundError", "ImportError"):
         found = re.search(r"No module named '([\w.]+)'", message)
         name = found.group(1) if found else ""
-        if name.split(".")[0] in sys.stdlib_module_names:
+        top = name.split(".")[0]
+        if top in sys.stdlib_module_names:
+            # Only the top-level name is looked up: finding ``a.b`` would import ``a`` here,
+            # and the name comes from the learner (``antigravity.x`` opens a browser).
             try:
-                present = importlib.util.find_spec(name) is not None
+                present = importlib.util.find_spec(top) is not None
             except (ImportError, ValueError):
                 present = False
             if present:
