@@ -9,7 +9,6 @@ reader (or a crash) never sees half a file, and two writers never share a tempor
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import tempfile
 from collections.abc import Iterator
@@ -80,6 +79,8 @@ def out_lock(out: Path) -> Iterator[None]:
         raise InputError(
             f"{out}: cannot write there ({exc.strerror}): choose another --out"
         ) from None
+    import fcntl  # POSIX only: kept out of the study commands' imports
+
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

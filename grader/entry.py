@@ -1,9 +1,8 @@
 """The ``dlgrade`` console script.
 
 For grading commands it boots a sandbox worker first, so that the worker's
-start-up overlaps with the grader importing numpy, pytest and rich; for ``check``
-it also sends the exercises' slowest calls ahead (:mod:`grader.early`). Then it
-hands over to :mod:`grader.cli`.
+start-up overlaps with the grader importing numpy, pytest and rich. Then it hands
+over to :mod:`grader.cli`.
 """
 
 from __future__ import annotations
@@ -21,10 +20,6 @@ def main() -> None:
 
         hide = hidden_from_sandbox()
         spawn_early(hide)
-        if args[0] == "check":
-            from grader import early
-
-            early.start_for_check(args[1:], hide)
     from grader.cli import main as cli_main
 
     cli_main()

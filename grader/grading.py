@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from grader import early, practice
+from grader import practice
 from grader.course import Course, Exercise
 from grader.learner import Learner
 from grader.paths import CHECKS_DIR, PACKAGE_DIR, hidden_from_sandbox
@@ -242,11 +242,7 @@ def grade(
     submission = Submission(read_source(path), display_name or str(path))
     own = sandbox is None
     hide = hidden_from_sandbox()
-    box = (
-        sandbox
-        or early.claim(exercise, submission.source, submission.shown, strict=strict, hide=hide)
-        or Sandbox(exercise.sandbox_limits(), strict=strict, hide=hide)
-    )
+    box = sandbox or Sandbox(exercise.sandbox_limits(), strict=strict, hide=hide)
     try:
         (result,) = grade_many(
             course,

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from grader import early
 from grader.expect import describe
 from grader.sandbox.errors import LearnerError, LearnerTimeout, LoadFailed, SandboxError
 from grader.sandbox.runner import Sandbox
@@ -129,7 +128,7 @@ class Learner:
     def ensure_loaded(self) -> None:
         if self.load_error:
             raise self.load_error
-        self.sandbox.settle()  # a file loaded ahead (grader.early) keeps serving
+        self.sandbox.settle()
         if not self.sandbox.loaded:
             try:
                 self.sandbox.load(self.source, self.filename, self.name, driver=self.driver)
@@ -151,18 +150,15 @@ class Learner:
         """Call ``fn`` in the child and return its decoded result."""
         self._last = (fn, args, kwargs or {})
         self.ensure_loaded()
-        plain = not (keep or return_args or timeout or on_event or self.budget)
-        reply = early.take(self, fn, args, kwargs) if plain else None
-        if reply is None:
-            call_id, reply = _grader_side(self.sandbox.call)(
-                fn,
-                list(args),
-                kwargs,
-                keep=keep,
-                return_args=return_args,
-                timeout=self._timeout(timeout),
-                on_event=on_event,
-            )
+        call_id, reply = _grader_side(self.sandbox.call)(
+            fn,
+            list(args),
+            kwargs,
+            keep=keep,
+            return_args=return_args,
+            timeout=self._timeout(timeout),
+            on_event=on_event,
+        )
         self.last_warnings, self.last_output = reply.warnings, reply.output
         if keep:
             return Handle(reply.value, Ref(call_id))

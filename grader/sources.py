@@ -1,7 +1,7 @@
 """A learner's file as bytes, and what is wrong with it before anything runs.
 
-Kept apart from :mod:`grader.grading` (which imports pytest) so that the entry point can
-read a file before the grader's heavy imports (see :mod:`grader.early`).
+Kept apart from :mod:`grader.grading` (which imports pytest) so that commands can check
+a file before the grader's heavy imports.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ def test_arrays_keep_dtype_shape_and_values():
     [[[0.0, 1.0], [2.5, -3.0]], [1, 2, 3], 4.0, [], [[]], [[[1.0], [2.0]], [[3.0], [4.0]]]],
 )
 def test_plain_arrays_cross_exactly_as_the_ndarray_would(nested):
-    """What a sender without numpy sends (grader.early) is byte for byte numpy's frame."""
+    """What a sender without numpy sends is byte for byte numpy's frame."""
     plain = wire.PlainArray.float64(nested)
     assert wire.encode({"a": [plain]}) == wire.encode({"a": [np.array(nested, dtype=float)]})
     back = roundtrip(plain)

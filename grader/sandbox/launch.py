@@ -11,7 +11,6 @@ as a plain subprocess in its own session with rlimits (and, as root, an unprivil
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import stat
@@ -108,6 +107,8 @@ def learner_uid(slot: int | None = None) -> int | None:
     """
     if os.geteuid() != 0:
         return None
+    import fcntl  # POSIX only: kept out of the study commands' imports
+
     from grader.sandbox import procs
 
     folder = _uid_lock_dir()

@@ -7,8 +7,7 @@ waits, with a wall-clock deadline, for the reply; replies are decoded strictly
 sandbox (it is restarted on the next ``load``); a crash costs only the child.
 ``begin`` sends a load with one call before the worker has even started: the
 child runs that call in a forked copy of itself, alongside the calls that
-follow, and ``take_ahead`` collects its reply from a pipe of its own (used by
-:mod:`grader.early`).
+follow, and ``take_ahead`` collects its reply from a pipe of its own.
 """
 
 from __future__ import annotations

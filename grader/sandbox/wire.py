@@ -11,9 +11,7 @@ float64 bytes: a list of 5000 losses costs ~1 ms instead of ~9 ms in JSON),
 child only, ``$fn`` and ``$ref``.
 
 This module runs on both sides of the boundary, so it imports only the
-standard library and numpy, and numpy only once an array is decoded: the
-``dlgrade`` entry point sends a call ahead (:mod:`grader.early`) before the
-grader has imported numpy, its arrays given as :class:`PlainArray`.
+standard library and numpy, and numpy only once an array is decoded.
 :func:`decode` is strict: it is what stands between a hostile child and the
 grader.
 """

@@ -7,7 +7,7 @@ calls until ``unload``. When the child is gone the worker kills everything the
 child left behind, empties the work directory and reports the exit on a
 control channel the child has no handle to.
 
-A load may carry one call sent ahead (``grader.early``): the child forks a copy
+A load may carry one call sent ahead: the child forks a copy
 of itself right after loading, the copy makes that call and writes its reply to
 the side pipe, and the child itself goes on answering the calls that follow, so
 a long call runs alongside the rest.
@@ -367,7 +367,7 @@ def main() -> None:
     _become_subreaper()
     # Under bubblewrap the runtime stays readable after the uid drop, so the first child can
     # import what it needs itself: the worker answers its first load as soon as numpy is in
-    # (a call sent ahead, grader.early, is waiting for it) and preloads the rest after that
+    # and preloads the rest after that
     # child, for every child from then on.
     later = preload[1:] if own_pid_namespace else []
     for name in preload[: len(preload) - len(later)]:
