@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 
-from grader.course import load_course
+from grader.course.info import load_course
 
 
 def calibration() -> float:

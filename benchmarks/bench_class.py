@@ -26,12 +26,12 @@ import time
 import zipfile
 from pathlib import Path
 
-from grader.course import load_course
+from grader.course.info import load_course
 
 HOSTILE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "hostile"
 HOSTILE_00 = ("infinite_loop", "memory_bomb", "fork_bomb", "daemon", "kills_parent", "exits")
 GRADE = (
-    "from grader.cli import cli, main; from grader.cli_instructor import grade; "
+    "from grader.cli.main import cli, main; from grader.cli.instructor import grade; "
     "cli.add_command(grade); main()"
 )
 MUTATIONS = [
@@ -101,7 +101,7 @@ def dlgrade(*args: str, home: str) -> subprocess.CompletedProcess:
     """Run `dlgrade ARGS` (`grade` through its own command object until it is registered)."""
     import click
 
-    from grader.cli import cli
+    from grader.cli.main import cli
 
     env = {**os.environ, "DLGRADE_HOME": home}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode cached, as on an instructor's machine

@@ -22,9 +22,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from grader import learner as learner_module
-from grader.course import load_course
-from grader.grading import grade
+from grader.course.info import load_course
+from grader.grading import learner as learner_module
+from grader.grading.engine import grade
 
 WRAPPER = """
 

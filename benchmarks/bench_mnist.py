@@ -7,7 +7,7 @@
 
 Sweeps override the solution's EPOCHS and BATCH_SIZE and still call its train_model.
 Full mode trains on all 60,000 training images; quick mode on the fixed stratified slice
-from ``grader.mnist.quick_split``. Accuracy is always measured on the 10,000 test images.
+from ``grader.mnist.data.quick_split``. Accuracy is always measured on the 10,000 test images.
 Runs are sequential on purpose: timings are only comparable on an otherwise idle machine.
 ``--deterministic`` trains as the grader's quick mode does (``make_deterministic``: one
 thread, deterministic ops, every generator seeded); ``--repeat`` runs each seed again to
@@ -30,8 +30,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader import mnist  # noqa: E402
-from grader.mnist_driver import import_keras, make_deterministic  # noqa: E402
+from grader.mnist import data as mnist  # noqa: E402
+from grader.mnist.driver import import_keras, make_deterministic  # noqa: E402
 
 
 def load_solution() -> ModuleType:

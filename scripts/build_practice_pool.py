@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from grader import practice, practice_pool
-from grader.course import load_course
+from grader.course.info import load_course
+from grader.grading import practice, practice_pool
 
 
 def main(argv: list[str] | None = None) -> int:

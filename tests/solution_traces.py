@@ -13,8 +13,8 @@ import types
 import zipfile
 from pathlib import Path
 
-from grader.course import Course
-from grader.release import function_bodies
+from grader.classgrade.release import function_bodies
+from grader.course.info import Course
 
 MIN_BYTECODE = 48  # shorter instruction runs occur in unrelated functions too
 

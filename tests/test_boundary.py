@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from grader import atomic
-from grader.csv_cells import cell
-from grader.errors import InputError
-from grader.results import CheckResult, ExerciseResult
-from grader.untrusted import CLIP_BYTES, clip, for_terminal, markup, plain
+from grader.classgrade.csv_cells import cell
+from grader.core import atomic
+from grader.core.errors import InputError
+from grader.core.untrusted import CLIP_BYTES, clip, for_terminal, markup, plain
+from grader.grading.results import CheckResult, ExerciseResult
 
 SCALAR_TYPES = [
     np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,

@@ -10,12 +10,12 @@ import pytest
 from conftest import ISOLATIONS
 
 from grader.classgrade import gradebook
-from grader.course import load_course
-from grader.grading import Submission, grade_many
-from grader.paths import hidden_from_sandbox
+from grader.core.untrusted import CLIP_BYTES
+from grader.course.info import load_course
+from grader.course.paths import hidden_from_sandbox
+from grader.grading.engine import Submission, grade_many
 from grader.sandbox.errors import LearnerRaised
 from grader.sandbox.runner import Sandbox
-from grader.untrusted import CLIP_BYTES
 
 COURSE = load_course()
 EX00 = COURSE.get("00_weighted_sum")

@@ -13,9 +13,11 @@ import pytest
 from click.testing import CliRunner
 from fsrs import Rating, State
 
-import grader.cards as cards_module
-import grader.content as content_module
-from grader.cards import (
+import grader.study.cards as cards_module
+import grader.study.content as content_module
+from grader.cli.study import cards
+from grader.course.store import connect
+from grader.study.cards import (
     card_stats,
     cards_summary,
     flashcards,
@@ -24,17 +26,15 @@ from grader.cards import (
     review,
     session_queue,
 )
-from grader.cli_study import cards
-from grader.content import load_content
-from grader.store import connect
+from grader.study.content import load_content
 
 ROOT = Path(__file__).resolve().parent.parent
 VALID = Path(__file__).resolve().parent / "fixtures" / "content" / "valid"
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 RUN_CARDS = (
-    "import sys; from pathlib import Path; import grader.content as c; "
+    "import sys; from pathlib import Path; import grader.study.content as c; "
     "c._bundled_dir = lambda: Path(sys.argv[1]); "
-    "from grader.cli_study import cards; cards(sys.argv[2:], prog_name='dlgrade cards')"
+    "from grader.cli.study import cards; cards(sys.argv[2:], prog_name='dlgrade cards')"
 )
 
 

@@ -10,15 +10,15 @@ import pytest
 from rich.console import Console
 
 from grader.classgrade import analytics, gradebook
+from grader.classgrade.csv_cells import cell
 from grader.classgrade.exports import feedback_name, write_all
 from grader.classgrade.feedback import code, escape
 from grader.classgrade.run import missing_result
 from grader.classgrade.summary_report import ProgressView, render
-from grader.course import load_course
-from grader.csv_cells import cell
-from grader.errors import InputError
-from grader.report import THEME
-from grader.results import CheckResult, ExerciseResult
+from grader.core.errors import InputError
+from grader.course.info import load_course
+from grader.grading.report import THEME
+from grader.grading.results import CheckResult, ExerciseResult
 
 COURSE = load_course()
 EXERCISE = COURSE.get("00_weighted_sum")

@@ -23,11 +23,11 @@ import pytest
 from conftest import HAS_BWRAP, ROOT
 from test_sandbox import uid_processes
 
+from grader.classgrade.csv_cells import cell
 from grader.classgrade.exports import feedback_name
-from grader.course import load_course
-from grader.csv_cells import cell
-from grader.grading import Submission, grade_many
-from grader.paths import hidden_from_sandbox
+from grader.course.info import load_course
+from grader.course.paths import hidden_from_sandbox
+from grader.grading.engine import Submission, grade_many
 from grader.sandbox.launch import BASE_UID, UID_RANGE
 from grader.sandbox.runner import Sandbox
 
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.skipif(not HAS_BWRAP, reason="class grading is strict: 
 SEED = "7"
 SOLUTIONS, STUBS = ROOT / "solutions", ROOT / "exercises"
 GRADE_CODE = (
-    "from grader.cli import cli, main; from grader.cli_instructor import grade; "
+    "from grader.cli.main import cli, main; from grader.cli.instructor import grade; "
     "cli.add_command(grade); main()"
 )
 GRADED_TOTAL = 17
@@ -48,7 +48,7 @@ def grade_command() -> list[str]:
     """`dlgrade grade`, through the CLI once the command is registered there."""
     import click
 
-    from grader.cli import cli
+    from grader.cli.main import cli
 
     if "grade" in cli.list_commands(click.Context(cli)):
         return [sys.executable, "-m", "grader", "grade"]

@@ -21,7 +21,7 @@ from conftest import FIXTURES, HAS_BWRAP, ROOT
 from test_class_grade import run_grade, solution, write
 from test_sandbox import uid_processes
 
-from grader.paths import CHECKS_DIR
+from grader.course.paths import CHECKS_DIR
 from grader.sandbox.launch import BASE_UID, UID_RANGE
 
 HOSTILE = FIXTURES / "hostile"
@@ -75,7 +75,7 @@ REPO = {repo!r}
 def weighted_sum(x, w, b=0.0):
     found = []
     sys.path.insert(0, REPO)
-    for name in ("grader.grading", "grader.checks.check_00_weighted_sum", "solutions"):
+    for name in ("grader.grading.engine", "grader.checks.check_00_weighted_sum", "solutions"):
         try:
             __import__(name)
             found.append(name)

@@ -11,9 +11,9 @@ import pytest
 
 from grader.classgrade import run
 from grader.classgrade.pool import Chunk, Job, run_local
-from grader.course import load_course
-from grader.errors import InputError
-from grader.results import CheckResult, ExerciseResult
+from grader.core.errors import InputError
+from grader.course.info import load_course
+from grader.grading.results import CheckResult, ExerciseResult
 
 COURSE = load_course()
 EXERCISE = COURSE.get("00_weighted_sum")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from grader.errors import NO_WORKSPACE
+from grader.core.errors import NO_WORKSPACE
 
 
 def dlgrade(*args: str, cwd: Path, home: Path, stdin: str = "") -> subprocess.CompletedProcess:
@@ -195,7 +195,7 @@ def test_every_object_is_frozen_before_the_interpreter_shuts_down(
     after the report was out; frozen, they are skipped. Output and exit code are unchanged."""
     script = (
         "import atexit, gc, sys\n"
-        "from grader.cli import main\n"
+        "from grader.cli.main import main\n"
         "atexit.register(lambda: print('frozen:', gc.get_freeze_count() > 0, file=sys.stderr))\n"
         f"sys.argv = ['dlgrade', *{args!r}]\n"
         "main()\n"

@@ -13,7 +13,7 @@ import pytest
 from conftest import HAS_BWRAP, ROOT
 from test_class_grade import run_grade, solution, write
 
-from grader import store
+from grader.course import store
 
 NO_SANDBOX = () if HAS_BWRAP else ("--no-sandbox",)  # its warning would be a second line
 
@@ -119,7 +119,7 @@ def test_a_second_grade_into_the_same_out_is_refused(tmp_path):
         [
             sys.executable,
             "-c",
-            "import sys, time; from grader.atomic import out_lock\n"
+            "import sys, time; from grader.core.atomic import out_lock\n"
             "with out_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)",
             str(out),
         ],

@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 from pydantic import ValidationError
 
-import grader.content as content_module
-from grader.cli_study import content as content_command
-from grader.content import load_content
-from grader.content_schema import EXERCISE_IDS, Choice, Source, Term
+import grader.study.content as content_module
+from grader.cli.study import content as content_command
+from grader.study.content import load_content
+from grader.study.schema import EXERCISE_IDS, Choice, Source, Term
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "content"
 VALID, INVALID = FIXTURES / "valid", FIXTURES / "invalid"
@@ -242,6 +242,6 @@ def test_content_check_warns_when_right_answers_cluster(
 
 
 def test_the_bundled_bank_does_not_cluster(bundled) -> None:
-    from grader.choices import clusters
+    from grader.study.choices import clusters
 
     assert [str(c) for c in clusters(bundled.questions.values())] == []

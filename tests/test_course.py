@@ -7,8 +7,8 @@ import ast
 import pytest
 from conftest import ROOT
 
-from grader.course import load_course
-from grader.grading import grade
+from grader.course.info import load_course
+from grader.grading.engine import grade
 
 COURSE = load_course()
 NUMPY_EXERCISES = [e for e in COURSE.exercises if not e.limits.imports]
@@ -95,7 +95,7 @@ def test_every_untouched_stub_scores_zero_with_not_implemented(exercise):
 def test_the_fast_path_builds_exactly_what_validation_builds():
     import tomllib
 
-    from grader.course import _build, _validate
+    from grader.course.info import _build, _validate
 
     path = ROOT / "exercises" / "info.toml"
     data = tomllib.loads(path.read_text())
@@ -122,8 +122,8 @@ def test_the_fast_path_builds_exactly_what_validation_builds():
 def test_a_broken_course_file_is_one_clear_error_even_after_a_valid_one(tmp_path, edit, message):
     import shutil
 
-    from grader.course import load_course as load
-    from grader.errors import InputError
+    from grader.core.errors import InputError
+    from grader.course.info import load_course as load
 
     shutil.copytree(ROOT / "exercises", tmp_path / "exercises")
     assert load(tmp_path).exercises  # valid: validated once, then remembered

@@ -42,7 +42,7 @@ def no_proc(real):
 builtins.open = no_proc(builtins.open)
 os.stat, os.listdir, os.scandir = no_proc(os.stat), no_proc(os.listdir), no_proc(os.scandir)
 sys.argv = ["dlgrade", *sys.argv[1:]]
-from grader.entry import main
+from grader.cli.entry import main
 try:
     main()
 finally:
@@ -128,7 +128,7 @@ def test_study_commands_run_without_posix_modules_or_proc(args, answers, tmp_pat
 
 def test_the_blocker_really_blocks(tmp_path):
     """The harness above can fail: a command that needs fcntl does not get it."""
-    probe = NON_POSIX.replace("from grader.entry import main", "import fcntl\nmain = None")
+    probe = NON_POSIX.replace("from grader.cli.entry import main", "import fcntl\nmain = None")
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=tmp_path
     )

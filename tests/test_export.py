@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import grader.content as content_module
-from grader.cli_quiz import quiz
-from grader.content import Content, load_content
-from grader.content_schema import QUESTION_TYPES as TYPES
-from grader.export import export, gift
+import grader.study.content as content_module
+from grader.cli.quiz import quiz
+from grader.study.content import Content, load_content
+from grader.study.export import export, gift
+from grader.study.schema import QUESTION_TYPES as TYPES
 
 VALID = Path(__file__).resolve().parent / "fixtures" / "content" / "valid"
 BUNDLED_DIR = content_module._bundled_dir

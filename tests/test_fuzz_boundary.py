@@ -18,11 +18,11 @@ from grader.classgrade import gradebook
 from grader.classgrade.exports import class_data, grades_csv
 from grader.classgrade.pool import Chunk
 from grader.classgrade.run import _attempt
-from grader.course import load_course
-from grader.results import CheckResult, ExerciseResult
+from grader.core.untrusted import plain
+from grader.course.info import load_course
+from grader.grading.results import CheckResult, ExerciseResult
 from grader.sandbox import wire
 from grader.sandbox.channel import FrameReader, learner_fields
-from grader.untrusted import plain
 
 COURSE = load_course()
 EXERCISE = COURSE.get("00_weighted_sum")

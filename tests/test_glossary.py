@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import grader.content as content_module
-from grader.cli_study import glossary
-from grader.content import load_content
-from grader.glossary import lookup
+import grader.study.content as content_module
+from grader.cli.study import glossary
+from grader.study.content import load_content
+from grader.study.glossary import lookup
 
 VALID = Path(__file__).resolve().parent / "fixtures" / "content" / "valid"
 LIST_KEYS = {"id", "term", "definition", "topic", "source", "aliases", "example", "related"}

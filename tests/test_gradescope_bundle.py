@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT
 
-from grader.cli_kit import gradescope_bundle
-from grader.gradescope_bundle import GRADE_COMMAND
+from grader.classgrade.gradescope_bundle import GRADE_COMMAND
+from grader.cli.kit import gradescope_bundle
 
 EXPECTED_COMMAND = (
     "dlgrade grade --gradescope /autograder/submission --out /autograder/results/results.json"
@@ -101,7 +101,7 @@ def test_wheel_installs_and_imports_with_the_course_inside(bundle, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     probe = (
-        "import grader, json; from grader.course import load_course; "
+        "import grader, json; from grader.course.info import load_course; "
         "print(json.dumps([grader.__file__, [e.id for e in load_course().exercises]]))"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}

@@ -13,9 +13,9 @@ import pytest
 from conftest import FIXTURES, HAS_BWRAP, ISOLATIONS, ROOT
 from test_sandbox import uid_processes
 
-from grader.course import load_course
-from grader.grading import grade
-from grader.paths import CHECKS_DIR, hidden_from_sandbox
+from grader.course.info import load_course
+from grader.course.paths import CHECKS_DIR, hidden_from_sandbox
+from grader.grading.engine import grade
 from grader.sandbox.runner import Sandbox
 
 HOSTILE = FIXTURES / "hostile"

@@ -13,8 +13,8 @@ import pytest
 from conftest import ROOT
 from solution_traces import leaks
 
-from grader.course import load_course
-from grader.practice import PRACTICE, load_pool
+from grader.course.info import load_course
+from grader.grading.practice import PRACTICE, load_pool
 
 
 @pytest.fixture(scope="module")

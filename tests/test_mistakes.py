@@ -13,9 +13,9 @@ from functools import cache
 import pytest
 from conftest import FIXTURES, ROOT, patched_solution
 
-from grader.course import load_course
-from grader.grading import Submission, grade_many
-from grader.paths import hidden_from_sandbox
+from grader.course.info import load_course
+from grader.course.paths import hidden_from_sandbox
+from grader.grading.engine import Submission, grade_many
 from grader.sandbox.runner import Sandbox
 
 VARIANTS = tomllib.loads((FIXTURES / "mistakes.toml").read_text())

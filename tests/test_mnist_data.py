@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import mnist
-from grader.mnist import MnistDataError
+from grader.mnist import data as mnist
+from grader.mnist.data import MnistDataError
 
 README = mnist.BUNDLED_PATH.parent / "README.md"
 
@@ -74,8 +74,8 @@ def test_bundled_file_is_the_default(no_overrides):
 
 def test_exercise_modules_import_without_tensorflow():
     code = (
-        "import sys, grader.mnist, grader.plots, grader.mnist_driver, grader.mnist_grading,"
-        " grader.mnist_arch, grader.mnist_open;"
+        "import sys, grader.mnist.data, grader.mnist.plots, grader.mnist.driver,"
+        " grader.mnist.grading, grader.mnist.arch, grader.mnist.opener;"
         "print(sorted(m for m in ('tensorflow', 'keras', 'matplotlib') if m in sys.modules))"
     )
     root = Path(__file__).resolve().parents[1]

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, HAS_BWRAP, ROOT, patched_solution
 
-from grader import mnist_driver
-from grader.course import load_course
-from grader.grading import Submission, grade_many
-from grader.paths import hidden_from_sandbox
+from grader.course.info import load_course
+from grader.course.paths import hidden_from_sandbox
+from grader.grading.engine import Submission, grade_many
+from grader.mnist import driver as mnist_driver
 from grader.sandbox.runner import Sandbox
 
 COURSE = load_course()

@@ -1,6 +1,6 @@
 """Exercise 04 with real Keras on small slices: the driver, and opening saved models safely.
 
-The opener's logic (grader/mnist_grading.py, grader/mnist_arch.py) is tested here in-process
+The opener's logic (grader/mnist/grading.py, grader/mnist/arch.py) is tested here in-process
 on crafted files; test_mnist_open.py sends crafted files through the real model sandbox.
 """
 
@@ -14,8 +14,9 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from grader import mnist, mnist_driver
-from grader.mnist_grading import open_and_evaluate
+from grader.mnist import data as mnist
+from grader.mnist import driver as mnist_driver
+from grader.mnist.grading import open_and_evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT_KEYS = {"history", "train_seconds", "epochs", "model", "x_shape", "x_dtype"}

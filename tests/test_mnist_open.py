@@ -1,6 +1,6 @@
 """The model sandbox for real: crafted model files cost the learner the checks, never the grader.
 
-The opener runs in a sandboxed worker of its own (grader/mnist_open.py); what it answers is
+The opener runs in a sandboxed worker of its own (grader/mnist/opener.py); what it answers is
 checked for type before a check reads it.
 """
 
@@ -14,10 +14,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from grader import mnist, mnist_driver
-from grader.course import load_course
-from grader.expect import CheckFailed
-from grader.mnist_open import checked, model_bytes, open_model
+from grader.course.info import load_course
+from grader.grading.expect import CheckFailed
+from grader.mnist import data as mnist
+from grader.mnist import driver as mnist_driver
+from grader.mnist.opener import checked, model_bytes, open_model
 from grader.sandbox.runner import Sandbox
 
 EXERCISE = load_course().get("04_mnist_mlp")

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-import grader.content as content_module
-from grader import report, study_report
-from grader.choices import shown
-from grader.content import load_content
-from grader.course import load_course
-from grader.quiz import grade
+import grader.study.content as content_module
+from grader.course.info import load_course
+from grader.grading import report
+from grader.study import report as study_report
+from grader.study.choices import shown
+from grader.study.content import load_content
+from grader.study.quiz import grade
 
 ROOT = Path(__file__).resolve().parent.parent
 INFO = tomllib.loads((ROOT / "exercises" / "info.toml").read_text(encoding="utf-8"))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.content import _bundled_dir
+from grader.study.content import _bundled_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "fingerprint_seeds.py"

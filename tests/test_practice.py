@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 from conftest import HAS_BWRAP, ROOT
 
-from grader import practice, practice_pool
-from grader.course import load_course
-from grader.errors import InputError
-from grader.learner import Learner
+from grader.core.errors import InputError
+from grader.course.info import load_course
+from grader.grading import practice, practice_pool
+from grader.grading.learner import Learner
 from grader.sandbox.errors import LearnerRaised
 from grader.sandbox.wire import FunctionRef, Ref
 
@@ -183,7 +183,7 @@ def _lookup_learner(table: dict[str, Any], functions: set[str]) -> str:
 
 def _harvest(monkeypatch, exercise_id: str, seeds: tuple[int, ...]) -> str:
     """Every call the checks make on ``seeds`` with the solution's answer, as a lookup file."""
-    from grader.grading import grade
+    from grader.grading.engine import grade
 
     table: dict[str, Any] = {}
     functions: set[str] = set()
@@ -295,7 +295,7 @@ def test_a_lookup_table_of_the_practice_cases_passes_practice_and_fails_graded_c
 
 def test_solution_source_is_the_file_or_a_one_line_refusal(monkeypatch, tmp_path):
     """What `dlgrade solution` will print: the reference in a clone, a refusal elsewhere."""
-    from grader.solutions import solution_source
+    from grader.course.solutions import solution_source
 
     exercise = COURSE.get("02_perceptron")
     expected = (ROOT / "solutions" / "02_perceptron.py").read_text(encoding="utf-8")

@@ -15,23 +15,23 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import grader.content as content_module
-from grader import choices
-from grader.choices import order
-from grader.cli_quiz import quiz
-from grader.content import load_content
-from grader.content_schema import NumericQuestion, ShortQuestion
-from grader.quiz import check, grade, quiz_mastery
-from grader.store import connect
+import grader.study.content as content_module
+from grader.cli.quiz import quiz
+from grader.course.store import connect
+from grader.study import choices
+from grader.study.choices import order
+from grader.study.content import load_content
+from grader.study.quiz import check, grade, quiz_mastery
+from grader.study.schema import NumericQuestion, ShortQuestion
 
 ROOT = Path(__file__).resolve().parent.parent
 VALID = Path(__file__).resolve().parent / "fixtures" / "content" / "valid"
 RUN = (
-    "import sys; from pathlib import Path; import grader.content as c; "
+    "import sys; from pathlib import Path; import grader.study.content as c; "
     "c._bundled_dir = lambda: Path(sys.argv[1]); "
     "from grader.{module} import {command}; {command}(sys.argv[2:], prog_name='dlgrade')"
 )
-MODULES = {"quiz": "cli_quiz", "glossary": "cli_study", "cards": "cli_study"}
+MODULES = {"quiz": "cli.quiz", "glossary": "cli.study", "cards": "cli.study"}
 # (question id, one line of stdin, right?, a fragment of the feedback for a wrong answer)
 GRADING = [
     ("bias-role", "b", True, None),
@@ -110,7 +110,7 @@ def run_cli(
     command = [
         sys.executable,
         "-c",
-        RUN.format(module="cli_quiz", command="quiz"),
+        RUN.format(module="cli.quiz", command="quiz"),
         str(bundled),
         *args,
     ]
@@ -328,8 +328,8 @@ def _right_first(question):
 
 @pytest.mark.parametrize("file_order", ["as written", "right answers first"])
 def test_always_a_averages_chance_over_seeds(file_order: str) -> None:
-    from grader.choices import shown
-    from grader.quiz import grade
+    from grader.study.choices import shown
+    from grader.study.quiz import grade
 
     bank = [q for q in _bank().values() if q.type in ("single", "multiple")]
     if file_order == "right answers first":
@@ -344,7 +344,7 @@ def test_always_a_averages_chance_over_seeds(file_order: str) -> None:
 
 
 def test_a_positional_choice_keeps_its_place_and_the_rest_move() -> None:
-    from grader.choices import shown
+    from grader.study.choices import shown
 
     question = load_content([VALID], bundled=False).questions["trainable-things"]
     last = question.choices[-1].model_copy(update={"positional": True})
@@ -492,7 +492,7 @@ def test_ctrl_c_in_a_running_quiz_counts_only_what_was_answered(tmp_path: Path) 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
     env["DLGRADE_HOME"] = str(tmp_path)
     ids = "count-params,mnist-accuracy,backprop-name"
-    code = RUN.format(module="cli_quiz", command="quiz")
+    code = RUN.format(module="cli.quiz", command="quiz")
     command = [sys.executable, "-c", code, str(VALID), "--ids", ids, "--seed", "1"]
     with subprocess.Popen(
         command,

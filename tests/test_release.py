@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from conftest import ROOT
 from solution_traces import leaks
 
-from grader import cli_kit
-from grader import release as kit
-from grader.cli_kit import release
-from grader.course import Course, load_course
+from grader.classgrade import release as kit
+from grader.cli import kit as cli_kit
+from grader.cli.kit import release
+from grader.course.info import Course, load_course
 
 
 def squash(text: str) -> str:

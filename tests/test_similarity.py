@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT
 
-from grader import similarity as sim
-from grader.cli_kit import similarity
-from grader.course import load_course
-from grader.errors import InputError
-from grader.sources import MAX_SOURCE_KB
+from grader.classgrade import similarity as sim
+from grader.cli.kit import similarity
+from grader.core.errors import InputError
+from grader.course.info import load_course
+from grader.grading.sources import MAX_SOURCE_KB
 
 EXERCISE = "00_weighted_sum"
 FILE = f"{EXERCISE}.py"

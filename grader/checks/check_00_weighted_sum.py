@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.expect import as_numeric, expect_close, expect_equal, expect_raises, expect_that
+from grader.grading.expect import as_numeric, expect_close, expect_equal, expect_raises, expect_that
 
 
 def _layer(rng: np.random.Generator, n: int, d_in: int, d_out: int):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.expect import as_numeric, expect_close, expect_that
+from grader.grading.expect import as_numeric, expect_close, expect_that
 
 LARGE_Z = np.array([-1e4, -3000.0, -1000.0, -710.0, 710.0, 1000.0, 3000.0, 1e4])
 

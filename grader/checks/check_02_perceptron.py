@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.expect import as_numeric, expect_close, expect_equal, expect_that
+from grader.grading.expect import as_numeric, expect_close, expect_equal, expect_that
 
 GATE_X = [[0, 0], [0, 1], [1, 0], [1, 1]]
 AND_Y = [0, 0, 0, 1]

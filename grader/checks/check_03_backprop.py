@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.expect import as_numeric, expect_close, expect_that
+from grader.grading.expect import as_numeric, expect_close, expect_that
 
 NAMES = ("W1", "b1", "W2", "b2")
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])

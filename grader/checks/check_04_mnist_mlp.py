@@ -2,9 +2,9 @@
 
 The learner's code only ever sees training images: the sandboxed child runs
 prepare_data, build_model and train_model through the driver
-(grader/mnist_driver.py) and returns the saved model's bytes. A second sandbox
+(grader/mnist/driver.py) and returns the saved model's bytes. A second sandbox
 that runs no learner code checks, loads and evaluates them on the 10,000 test
-images (grader/mnist_open.py); this process only reads the plain numbers it
+images (grader/mnist/opener.py); this process only reads the plain numbers it
 returns. Accuracy tiers, the quick mode's seed and the limits come from info.toml.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader import mnist
-from grader.expect import CheckFailed, as_numeric, expect_close, expect_that
+from grader.grading.expect import CheckFailed, as_numeric, expect_close, expect_that
+from grader.mnist import data as mnist
 
 SAMPLE = 64
 
@@ -66,7 +66,7 @@ def trained(learner, data, settings, on_event, artifacts, exercise_grading) -> d
 @pytest.fixture(scope="module")
 def opened(trained, learner, data, exercise_grading) -> dict[str, Any]:
     """The model described and evaluated in the model sandbox (mnist_open), never here."""
-    from grader.mnist_open import model_bytes, open_model
+    from grader.mnist.opener import model_bytes, open_model
 
     model = model_bytes(trained["model"], exercise_grading["model_mb"])
     settings = exercise_grading["model_sandbox"]

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from grader.classgrade.pool import Boxes, Chunk, Deliver, Failed, Job, grade_chunk
-from grader.errors import GraderError
+from grader.core.errors import GraderError
 
 DASK_SLOT = 2500
 NOT_INSTALLED = "--dask-scheduler needs Dask: pip install 'dlgrade[instructor]' (dask[distributed])"

@@ -19,11 +19,11 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from grader.atomic import write_text
 from grader.classgrade import gradebook
+from grader.classgrade.csv_cells import cell
 from grader.classgrade.feedback import student_markdown
-from grader.course import Course
-from grader.csv_cells import cell
+from grader.core.atomic import write_text
+from grader.course.info import Course
 
 FEEDBACK_DIR = "feedback"
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")

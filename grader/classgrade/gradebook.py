@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader import store
-from grader.errors import InputError
-from grader.untrusted import clip, plain
+from grader.core.errors import InputError
+from grader.core.untrusted import clip, plain
+from grader.course import store
 
 FILE_NAME = "gradebook.sqlite"
 EXISTS = "{path} already holds a gradebook: add --resume to finish it, or choose another --out"

@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from grader.atomic import write_text
 from grader.classgrade.pool import Boxes, Chunk, Job, grade_chunk
 from grader.classgrade.run import missing_result
 from grader.classgrade.submissions import read_folder
-from grader.course import Exercise
-from grader.errors import GraderError
+from grader.core.atomic import write_text
+from grader.core.errors import GraderError
+from grader.course.info import Exercise
 from grader.sandbox.launch import learner_uid
 
 AUTOGRADER = Path("/autograder")

@@ -2,7 +2,7 @@
 
 Workers are started with the "spawn" context (the parent is never forked once it has
 threads). Each pulls chunks — one exercise and a batch of students — from the parent over
-its own pipe, grades a chunk with :func:`grader.grading.grade_many` and sends every result
+its own pipe, grades a chunk with :func:`grader.grading.engine.grade_many` and sends every result
 back as a plain dict the moment it is known. Only the parent writes the gradebook.
 """
 
@@ -53,7 +53,7 @@ class Boxes:
         self.job, self.uid, self.box, self.limits = job, uid, None, None
 
     def get(self, limits: Limits) -> Any:
-        from grader.paths import hidden_from_sandbox
+        from grader.course.paths import hidden_from_sandbox
         from grader.sandbox.runner import Sandbox
 
         if self.box is None or self.limits != limits:
@@ -71,8 +71,8 @@ class Boxes:
 
 def grade_chunk(chunk: Chunk, job: Job, boxes: Boxes, emit: Callable[[int, dict], None]) -> None:
     """Grade one chunk in this process's sandbox, emitting (index, result dict) per student."""
-    from grader.course import load_course
-    from grader.grading import Submission, grade_many
+    from grader.course.info import load_course
+    from grader.grading.engine import Submission, grade_many
 
     course = load_course()
     exercise = course.get(chunk.exercise)

@@ -14,16 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.atomic import out_lock
 from grader.classgrade import gradebook, submissions
 from grader.classgrade.analytics import Summary, summarize
 from grader.classgrade.exports import write_all
 from grader.classgrade.pool import Chunk, Job, run_local
 from grader.classgrade.summary_report import ProgressView
-from grader.course import Course, Exercise, load_course
-from grader.errors import GraderError, InputError
-from grader.preflight import work_folder
-from grader.results import CheckResult, ExerciseResult
+from grader.core.atomic import out_lock
+from grader.core.errors import GraderError, InputError
+from grader.course.info import Course, Exercise, load_course
+from grader.course.preflight import work_folder
+from grader.grading.results import CheckResult, ExerciseResult
 from grader.sandbox import launch
 
 CHUNK_MAX = 25

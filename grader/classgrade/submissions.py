@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from grader.sources import MAX_SOURCE_KB
+from grader.grading.sources import MAX_SOURCE_KB
 
 FILE_LIMIT = MAX_SOURCE_KB << 10
 ZIP_LIMIT = 64 << 20

@@ -21,9 +21,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from grader import report
 from grader.classgrade.analytics import Summary
-from grader.untrusted import for_terminal, markup
+from grader.core.untrusted import for_terminal, markup
+from grader.grading import report
 
 BAR_WIDTH = 40
 LIST_LIMIT = 15

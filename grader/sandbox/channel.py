@@ -17,8 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader.core.untrusted import CLIP_BYTES, MORE, clip, plain
 from grader.sandbox import wire
-from grader.untrusted import CLIP_BYTES, MORE, clip, plain
 
 SIGNALS = {
     signal.SIGKILL: "was killed (out of memory, or a process limit)",

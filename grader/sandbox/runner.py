@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from grader.core.untrusted import clip, plain
 from grader.sandbox import launch, procs, spawn, wire
 from grader.sandbox.channel import (
     FrameReader,
@@ -43,7 +44,6 @@ from grader.sandbox.errors import (
     runtime_fault,
 )
 from grader.sandbox.launch import FALLBACK, STRICT, Limits
-from grader.untrusted import clip, plain
 
 START_TIMEOUT = 30.0
 

@@ -1,0 +1,4 @@
+"""The command line.
+
+The Click group and one module per audience: learn, study, instructor.
+"""

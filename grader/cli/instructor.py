@@ -1,0 +1,143 @@
+"""``dlgrade grade``: class-wide grading for instructors (commands only: parse, call, render)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from grader.core.errors import GraderError, InputError
+from grader.core.untrusted import markup
+from grader.grading import report
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@click.command()
+@click.argument("submissions", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--exercise",
+    "-e",
+    "exercises",
+    multiple=True,
+    help="Grade this exercise (repeatable). Default: the numpy exercises; the TensorFlow "
+    "exercise 04_mnist_mlp is slow and graded only when named.",
+)
+@click.option("--jobs", "-j", type=click.IntRange(1, 500), help="Parallel workers [all cores].")
+@click.option("--out", type=click.Path(path_type=Path), help="Output folder [./grades].")
+@click.option(
+    "--resume", is_flag=True, help="Finish the gradebook in --out: grade what is missing."
+)
+@click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds per exercise per student.")
+@click.option("--quick", is_flag=True, help="04_mnist_mlp: train on a small fixed slice.")
+@click.option("--seed", type=int, help="Seed for the checks' inputs (stored; reused by --resume).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--no-sandbox", is_flag=True, help="Grade without bubblewrap (limits only).")
+@click.option(
+    "--gradescope",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Grade ONE submission folder and write Gradescope's results.json to --out.",
+)
+@click.option("--dask-scheduler", metavar="tcp://HOST:PORT", help="Grade on this Dask cluster.")
+def grade(
+    submissions: Path | None,
+    exercises: tuple[str, ...],
+    jobs: int | None,
+    out: Path | None,
+    resume: bool,
+    timeout: float | None,
+    quick: bool,
+    seed: int | None,
+    as_json: bool,
+    no_sandbox: bool,
+    gradescope: Path | None,
+    dask_scheduler: str | None,
+) -> None:
+    """Grade a class: SUBMISSIONS holds one folder or .zip per student (an LMS download).
+
+    Writes grades.csv, results.json, feedback/<student>.md, canvas.csv and the durable
+    gradebook.sqlite into --out. Every file runs in its own sandboxed child.
+    """
+    from grader.classgrade import run, summary_report
+    from grader.course import extras
+    from grader.course.info import load_course
+    from grader.course.solutions import require_solutions
+
+    course = load_course()  # graded cases need the real reference: refuse a practice install
+    named = [course.get(e) for e in exercises]
+    require_solutions(course, named or run.default_exercises(course))
+    if seed is not None:
+        from grader.grading.practice import refuse_pool_seed
+
+        for exercise in named or run.default_exercises(course):
+            refuse_pool_seed(course, exercise, seed)
+    for exercise in named:
+        if extras.missing(exercise):
+            raise InputError(extras.missing(exercise))
+    if no_sandbox:
+        summary_report.warn_no_sandbox()
+    if gradescope is not None:
+        _gradescope(gradescope, out, exercises, no_sandbox, seed, timeout, quick, as_json)
+        return
+    if submissions is None:
+        raise InputError("give the SUBMISSIONS folder (or --gradescope SUBMISSION_DIR)")
+    request = run.Request(
+        submissions=submissions,
+        out=out or Path("grades"),
+        exercises=exercises,
+        jobs=jobs or _cores(),
+        resume=resume,
+        timeout=timeout,
+        quick=quick,
+        seed=seed,
+        sandbox=not no_sandbox,
+        dask_scheduler=dask_scheduler,
+        quiet=as_json,
+    )
+    summary = run.grade_class(request)
+    if as_json:
+        report.emit_json(summary.to_dict())
+    else:
+        summary_report.render(report.console(), summary)
+    sys.exit(3 if summary.grader_errors else 0)
+
+
+def _gradescope(
+    folder: Path,
+    out: Path | None,
+    exercises: tuple[str, ...],
+    no_sandbox: bool,
+    seed: int | None,
+    timeout: float | None,
+    quick: bool,
+    as_json: bool,
+) -> None:
+    from grader.classgrade import gradescope, run
+    from grader.course.info import load_course
+    from grader.sandbox.errors import SandboxError
+
+    course = load_course()
+    chosen = [course.get(e) for e in exercises] or run.default_exercises(course)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder")
+    target = out or gradescope.default_out()
+    try:
+        data = gradescope.grade_submission(
+            folder,
+            target,
+            chosen,
+            sandbox=False if no_sandbox else None,
+            seed=seed,
+            budget=timeout,
+            options={"quick": quick},
+        )
+    except SandboxError as exc:
+        raise GraderError(f"grader error: {exc}") from None
+    if as_json:
+        report.emit_json({"results": str(target), "score": data["score"]})
+    else:
+        report.console().print(f"[pass]score {data['score']}[/] written to {markup(target)}")

@@ -1,0 +1,4 @@
+"""The course as data.
+
+info.toml, the learner's workspace, the progress store, paths.
+"""
