@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import click
 
-from grader import __version__, progress, report, store, workspace
+from grader import __version__, actions, progress, report, store, workspace
 from grader.course import load_course
 from grader.errors import InputError
 
@@ -136,13 +136,7 @@ def hint(exercise: str, show_all: bool, as_json: bool) -> None:
     """Reveal the next hint for EXERCISE."""
     course = load_course()
     ex = course.get(exercise)
-    ws = workspace.find(course)
-    with store.connect() as conn:
-        shown = (
-            len(ex.hints)
-            if show_all
-            else progress.next_hint(conn, str(ws.root), ex.id, len(ex.hints))
-        )
+    shown = actions.next_hint(workspace.find(course), ex, show_all=show_all)
     if as_json:
         report.emit_json({"exercise": ex.id, "hints": ex.hints[:shown], "total": len(ex.hints)})
         return
@@ -150,20 +144,52 @@ def hint(exercise: str, show_all: bool, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("exercise")
+@click.argument("exercise", required=False)
+@click.option("--all", "every", is_flag=True, help="Restore every stub (asks once).")
+@click.option("--yes", is_flag=True, help="With --all: do not ask.")
 @JSON
-def reset(exercise: str, as_json: bool) -> None:
-    """Restore EXERCISE's stub, keeping a backup of your file."""
+def reset(exercise: str | None, every: bool, yes: bool, as_json: bool) -> None:
+    """Restore EXERCISE's stub (or --all), keeping a backup of your file."""
     course = load_course()
+    if bool(exercise) == every:
+        raise InputError("name one EXERCISE, or give --all")
+    ws = workspace.find(course)
+    if every:
+        if not yes and not click.confirm(
+            f"Restore all {len(course.exercises)} stubs? Changed files are kept in "
+            f"{ws.root / '.dlgrade' / 'backups'}",
+            err=True,
+        ):
+            raise click.exceptions.Abort
+        backups = actions.reset_all(ws)
+        if as_json:
+            report.emit_json(
+                {"exercises": [{"exercise": e, "backup": b and str(b)} for e, b in backups.items()]}
+            )
+            return
+        report.reset_done(report.console(), backups)
+        return
     ex = course.get(exercise)
-    backup = workspace.find(course).reset(ex)
+    backup = actions.reset(ws, ex)
     if as_json:
         report.emit_json({"exercise": ex.id, "backup": str(backup) if backup else None})
         return
-    con = report.console()
-    con.print(f"[pass]{ex.id} restored to its stub.[/]")
-    if backup:
-        con.print(f"[muted]Your previous file is kept at {backup}[/]")
+    report.reset_done(report.console(), {ex.id: backup})
+
+
+@cli.command()
+@click.argument("exercise")
+@click.option("--force", is_flag=True, help="Show it before a pass (your progress notes it).")
+@click.option("--diff", "as_diff", is_flag=True, help="A diff from your file to the reference.")
+@JSON
+def solution(exercise: str, force: bool, as_diff: bool, as_json: bool) -> None:
+    """Show EXERCISE's reference solution beside your file, once your file passes."""
+    course = load_course()
+    view = actions.solution(workspace.find(course), course.get(exercise), force=force)
+    if as_json:
+        report.emit_json(view.to_dict())
+        return
+    report.solution(report.console(), view, diff=True if as_diff else None)
 
 
 @cli.command()
