@@ -47,10 +47,40 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+POLL = click.option(
+    "--poll",
+    is_flag=True,
+    default=None,
+    help="Poll for saves (where file events do not arrive: WSL, Docker, network drives).",
+)
+
+
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="dlgrade")
-def cli() -> None:
-    """Auto-graded deep-learning exercises, flashcards and concept quizzes."""
+@POLL
+@click.pass_context
+def cli(ctx: click.Context, poll: bool | None) -> None:
+    """Auto-graded deep-learning exercises, flashcards and concept quizzes.
+
+    Without a command, inside a workspace or a clone of the course: the course loop, on the
+    first exercise you have not passed (keys: h hint, n next, p previous, l list, r reset,
+    s solution, q quit).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    course = load_course()
+    try:
+        ws = workspace.find(course)
+    except InputError:
+        click.echo(ctx.get_help())
+        return
+    from grader import loop
+
+    loop.run(ws, poll=poll)
 
 
 @cli.command()
@@ -93,6 +123,10 @@ def check(
     if not exercises and not path:
         for line in checking.skipped(course):
             click.echo(f"dlgrade: {line}", err=True)
+    from grader.gate import require
+
+    at_terminal = not as_json and sys.stdin.isatty() and sys.stdout.isatty()
+    require(course, [t.exercise for t in chosen if t.record], ask=at_terminal)
     con = report.console()
     progress = None if as_json else report.EpochProgress(con)
     results = []
@@ -194,13 +228,22 @@ def solution(exercise: str, force: bool, as_diff: bool, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("exercise", required=False)
+@POLL
 @JSON
-def watch(exercise: str | None, as_json: bool) -> None:
-    """Re-check an exercise every time you save its file (Ctrl-C to stop)."""
+def watch(exercise: str | None, poll: bool | None, as_json: bool) -> None:
+    """Re-check EXERCISE every time you save its file (Ctrl-C to stop).
+
+    Without EXERCISE: the course loop, as `dlgrade` alone (with --json: every exercise).
+    """
     from grader.watching import watch_and_check
 
     course = load_course()
     ws = workspace.find(course)
+    if exercise is None and not as_json:
+        from grader import loop
+
+        loop.run(ws, poll=poll)
+        return
     chosen = [course.get(exercise)] if exercise else list(course.exercises)
     from grader import extras
 
@@ -208,7 +251,7 @@ def watch(exercise: str | None, as_json: bool) -> None:
     if missing:
         raise InputError(missing)
     chosen = [e for e in chosen if not extras.missing(e)]
-    watch_and_check(ws, chosen, as_json=as_json)
+    watch_and_check(ws, chosen, as_json=as_json, poll=poll)
 
 
 def main() -> None:
