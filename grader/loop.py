@@ -75,8 +75,8 @@ class Loop:
         count = f"{self.index + 1}/{len(self.exercises)}"
         self.con.print(
             f"[title]exercise {count} · {self.exercise.id}[/] — {self.exercise.title} "
-            f"[muted]· edit {report.markup(self.ws.display(self.exercise))}"
-            f"{' · watching by polling' if self.polling else ''}[/]"
+            f"[muted]· edit {report.markup(self.ws.display(self.exercise))}[/]",
+            soft_wrap=True,
         )
         result = self.check()
         self.passed = bool(result and result.passed)
@@ -98,7 +98,8 @@ class Loop:
         for key, label in KEYS:
             usable = self.passed or key not in ("n", "s")
             parts.append(f"[title]{key} {label}[/]" if usable else f"[muted]{key} {label}[/]")
-        self.con.print(" · ".join(parts))
+        polling = " [muted](watching by polling)[/]" if self.polling else ""
+        self.con.print(" · ".join(parts) + polling, soft_wrap=True)
 
     def say(self, text: str) -> None:
         self.con.print(f"[hint]{report.markup(text)}[/]")
