@@ -190,7 +190,8 @@ def overview(con: Console, view: Overview) -> None:
 
 
 LIST_COLUMNS = ("", "exercise", "title", "status", "code", "concepts", "cards due", "hints")
-LIST_COLUMNS += ("solution", "last attempt")
+LIST_COLUMNS += ("solution", "last attempt")  # solution: seen after a pass, or forced before
+TITLES_FROM = 130  # columns; narrower terminals leave the titles out
 
 
 def exercise_list(con: Console, view: Overview, *, numbered: bool = False) -> None:
@@ -198,10 +199,13 @@ def exercise_list(con: Console, view: Overview, *, numbered: bool = False) -> No
 
     ``▶`` marks where the learner stopped; ``numbered`` labels rows 1.. for picking.
     """
+    titles = con.width >= TITLES_FROM
     table = Table(title="Exercises", title_justify="left")
     for name in LIST_COLUMNS:
+        if name == "title" and not titles:
+            continue
         right = name in ("code", "concepts", "cards due", "hints")
-        table.add_column(name, justify="right" if right else "left")
+        table.add_column(name, justify="right" if right else "left", no_wrap=name != "title")
     for number, (exercise, prog) in enumerate(view.exercises, start=1):
         status = (
             "[pass]passed[/]"
@@ -212,18 +216,19 @@ def exercise_list(con: Console, view: Overview, *, numbered: bool = False) -> No
         )
         right, total = view.concepts.get(exercise.id, (0, 0))
         mark = "▶" if exercise.id == view.current else ""
-        table.add_row(
+        cells = [
             f"{number} {mark}" if numbered else mark,
             exercise.id,
-            exercise.title,
+            *([exercise.title] if titles else []),
             status,
             f"{prog.best}/{exercise.max_score}",
             f"{right}/{total}" if total else "—",
             str(view.cards_due.get(exercise.id, 0)),
             f"{prog.hints_seen}/{len(exercise.hints)}",
-            {"forced": "[warn]seen before a pass[/]", "seen": "seen"}.get(prog.solution or "", ""),
+            {"forced": "[warn]forced[/]", "seen": "seen"}.get(prog.solution or "", ""),
             _ago(prog.last_at),
-        )
+        ]
+        table.add_row(*cells)
     con.print(table)
 
 
