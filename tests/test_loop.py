@@ -146,9 +146,10 @@ def test_next_before_a_pass_asks_first(ws, dlgrade_home):
     assert child.exitstatus == 0
 
 
-def test_without_a_terminal_saves_are_rechecked_plainly(ws, dlgrade_home):
+@pytest.mark.parametrize("command", [[], ["watch"]], ids=["dlgrade", "dlgrade-watch"])
+def test_without_a_terminal_saves_are_rechecked_plainly(ws, dlgrade_home, command):
     child = PopenSpawn(
-        [sys.executable, "-m", "grader"],
+        [sys.executable, "-m", "grader", *command],
         cwd=str(ws),
         env=env(dlgrade_home),
         encoding="utf-8",
