@@ -223,7 +223,9 @@ def solution(exercise: str, force: bool, as_diff: bool, as_json: bool) -> None:
     if as_json:
         report.emit_json(view.to_dict())
         return
-    report.solution(report.console(), view, diff=True if as_diff else None)
+    from grader.solution_view import render
+
+    render(report.console(), view, diff=True if as_diff else None)
 
 
 @cli.command()

@@ -114,7 +114,9 @@ class Loop:
         except InputError as exc:
             self.say(exc.format_message())
             return
-        report.solution(self.con, view)
+        from grader.solution_view import render
+
+        render(self.con, view)
 
     def move(self, step: int) -> None:
         target = self.index + step

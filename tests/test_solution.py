@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from rich.console import Console
 from test_cli import dlgrade
 
 from grader.actions import NOT_PASSED
@@ -109,3 +111,29 @@ def test_list_shows_where_the_learner_stopped_with_code_concepts_and_cards(ws, d
     for column in ("code", "concepts", "cards due", "solution"):
         assert column in table
     assert "▶" in table.split("01_activations")[0].splitlines()[-1]
+
+
+def rendered(width: int, learner: str, **options) -> str:
+    from grader.actions import Solution
+    from grader.course import load_course
+    from grader.solution_view import render
+
+    exercise = load_course().get("00_weighted_sum")
+    reference = (ROOT / "solutions" / "00_weighted_sum.py").read_text()
+    out = io.StringIO()
+    con = Console(file=out, width=width, color_system=None)
+    render(con, Solution(exercise, reference, learner, forced=False), **options)
+    return out.getvalue()
+
+
+def test_a_wide_terminal_shows_the_files_side_by_side_and_a_narrow_one_the_diff():
+    learner = (
+        "# [bold]mine[/bold] \x1b[2J\n" + (ROOT / "solutions" / "00_weighted_sum.py").read_text()
+    )
+    wide = rendered(160, learner)
+    header = next(line for line in wide.splitlines() if "your 00_weighted_sum.py" in line)
+    assert "solutions/00_weighted_sum.py" in header
+    assert "# [bold]mine[/bold]" in wide and "\x1b" not in wide  # code, never markup or escapes
+    narrow = rendered(100, learner)
+    assert "-# [bold]mine[/bold]" in narrow and "your 00_weighted_sum.py" in narrow
+    assert "-# [bold]mine[/bold]" in rendered(160, learner, diff=True)
