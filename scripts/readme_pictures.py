@@ -2,7 +2,9 @@
 
 Each picture is the colour output of a real command, run in a fresh workspace and recorded
 with Rich (``Text.from_ansi`` then ``save_svg``), so the pictures cannot drift from what
-dlgrade prints. Run from the repository root: ``python scripts/readme_pictures.py``.
+dlgrade prints. The course loop runs at a real pseudo-terminal (pexpect) and is pictured
+as its screen stands after a save. Run from the repository root:
+``python scripts/readme_pictures.py``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from rich.text import Text
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 WIDTH = 88
+CLEAR = "\x1b[2J\x1b[H"  # what the loop prints before each screen
 
 
 def patched(exercise: str, variant: str) -> str:
@@ -56,6 +59,42 @@ def save(ansi: str, title: str, name: str) -> Path:
     return path
 
 
+def loop_screen(course: Path, env: dict[str, str]) -> str:
+    """The loop's screen after the learner saves a passing 00_weighted_sum of their own."""
+    import pexpect
+
+    env = {**env, "COLUMNS": str(WIDTH), "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "grader", "--poll"],
+        cwd=str(course),
+        env=env,
+        encoding="utf-8",
+        timeout=120,
+        dimensions=(60, WIDTH),
+    )
+    child.logfile_read = shown = io.StringIO()
+    target = course / "exercises" / "00_weighted_sum.py"
+    try:
+        child.expect("q quit")
+        mine = (ROOT / "solutions" / "00_weighted_sum.py").read_text()
+        staged = course / "00_weighted_sum.saving"
+        staged.write_text(mine.replace("float(x @ w + b)", "float(np.dot(x, w) + b)"))
+        later = target.stat().st_mtime + 7  # polling sees whole-second changes
+        os.utime(staged, (later, later))
+        os.replace(staged, target)
+        child.expect("passed")
+        child.expect("q quit.*\n")
+        child.send("q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    screens = shown.getvalue().replace("\r\n", "\n").split(CLEAR)
+    passed = next(screen for screen in reversed(screens) if "passed" in screen)
+    return passed[: passed.rindex("q quit") + len("q quit")] + "\x1b[0m"
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
@@ -71,6 +110,7 @@ def main() -> None:
         learner.write_text(patched("01_activations", "derivative_of_z"))
         shown = run(["check", "01_activations"], course, env)
         print(save(shown, "dlgrade check 01_activations", "check.svg"))
+        print(save(loop_screen(course, env), "dlgrade (the course loop)", "loop.svg"))
 
 
 if __name__ == "__main__":

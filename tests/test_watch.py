@@ -49,3 +49,25 @@ def test_watch_checks_at_start_and_again_after_a_save(tmp_path, dlgrade_home):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_polling_is_chosen_where_a_file_system_delivers_no_events(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from grader.cli import watching
+
+    mounts = tmp_path / "mounts"
+    mounts.write_text(
+        "/dev/sda1 / ext4 rw 0 0\n"
+        "server:/home /srv/course nfs4 rw 0 0\n"
+        "C:\\134 /mnt/c 9p rw 0 0\n"
+        "/dev/sdb1 /srv/course/local ext4 rw 0 0\n"
+    )
+    monkeypatch.setattr(watching, "MOUNTS", str(mounts))
+    monkeypatch.delenv("WATCHFILES_FORCE_POLLING", raising=False)
+    assert watching.file_system(Path("/srv/course/exercises")) == "nfs4"
+    assert watching.file_system(Path("/srv/course/local/exercises")) == "ext4"
+    assert watching.file_system(Path("/mnt/c/Users/me/course")) == "9p"
+    assert watching.force_polling(Path("/srv/course/exercises"), None) is True
+    assert watching.force_polling(Path("/srv/course/local"), None) is False
+    assert watching.force_polling(Path("/srv/course/local"), True) is True

@@ -14,7 +14,8 @@ GRADING_COMMANDS = ("check", "watch")
 
 def main() -> None:
     args = sys.argv[1:]
-    if args and args[0] in GRADING_COMMANDS and not {"-h", "--help"} & set(args):
+    loop = not args or args == ["--poll"]
+    if (loop or args[0] in GRADING_COMMANDS) and not {"-h", "--help"} & set(args):
         from grader.course.paths import hidden_from_sandbox
         from grader.sandbox.spawn import spawn_early
 

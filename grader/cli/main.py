@@ -13,6 +13,7 @@ from typing import ClassVar
 import click
 
 from grader import __version__
+from grader.cli import actions
 from grader.core.errors import InputError
 from grader.course import store, workspace
 from grader.course.info import load_course
@@ -49,10 +50,40 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+POLL = click.option(
+    "--poll",
+    is_flag=True,
+    default=None,
+    help="Poll for saves (where file events do not arrive: WSL, Docker, network drives).",
+)
+
+
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="dlgrade")
-def cli() -> None:
-    """Auto-graded deep-learning exercises, flashcards and concept quizzes."""
+@POLL
+@click.pass_context
+def cli(ctx: click.Context, poll: bool | None) -> None:
+    """Auto-graded deep-learning exercises, flashcards and concept quizzes.
+
+    Without a command, inside a workspace or a clone of the course: the course loop, on the
+    first exercise you have not passed (keys: h hint, n next, p previous, l list, r reset,
+    s solution, q quit).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    course = load_course()
+    try:
+        ws = workspace.find(course)
+    except InputError:
+        click.echo(ctx.get_help())
+        return
+    from grader.cli import loop
+
+    loop.run(ws, poll=poll)
 
 
 @cli.command()
@@ -95,6 +126,10 @@ def check(
     if not exercises and not path:
         for line in checking.skipped(course):
             click.echo(f"dlgrade: {line}", err=True)
+    from grader.cli.gate import require
+
+    at_terminal = not as_json and sys.stdin.isatty() and sys.stdout.isatty()
+    require(course, [t.exercise for t in chosen if t.record], ask=at_terminal)
     con = report.console()
     progress = None if as_json else report.EpochProgress(con)
     results = []
@@ -138,13 +173,7 @@ def hint(exercise: str, show_all: bool, as_json: bool) -> None:
     """Reveal the next hint for EXERCISE."""
     course = load_course()
     ex = course.get(exercise)
-    ws = workspace.find(course)
-    with store.connect() as conn:
-        shown = (
-            len(ex.hints)
-            if show_all
-            else progress.next_hint(conn, str(ws.root), ex.id, len(ex.hints))
-        )
+    shown = actions.next_hint(workspace.find(course), ex, show_all=show_all)
     if as_json:
         report.emit_json({"exercise": ex.id, "hints": ex.hints[:shown], "total": len(ex.hints)})
         return
@@ -152,31 +181,74 @@ def hint(exercise: str, show_all: bool, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("exercise")
+@click.argument("exercise", required=False)
+@click.option("--all", "every", is_flag=True, help="Restore every stub (asks once).")
+@click.option("--yes", is_flag=True, help="With --all: do not ask.")
 @JSON
-def reset(exercise: str, as_json: bool) -> None:
-    """Restore EXERCISE's stub, keeping a backup of your file."""
+def reset(exercise: str | None, every: bool, yes: bool, as_json: bool) -> None:
+    """Restore EXERCISE's stub (or --all), keeping a backup of your file."""
     course = load_course()
+    if bool(exercise) == every:
+        raise InputError("name one EXERCISE, or give --all")
+    ws = workspace.find(course)
+    if every:
+        if not yes and not click.confirm(
+            f"Restore all {len(course.exercises)} stubs? Changed files are kept in "
+            f"{ws.root / '.dlgrade' / 'backups'}",
+            err=True,
+        ):
+            raise click.exceptions.Abort
+        backups = actions.reset_all(ws)
+        if as_json:
+            report.emit_json(
+                {"exercises": [{"exercise": e, "backup": b and str(b)} for e, b in backups.items()]}
+            )
+            return
+        report.reset_done(report.console(), backups)
+        return
     ex = course.get(exercise)
-    backup = workspace.find(course).reset(ex)
+    backup = actions.reset(ws, ex)
     if as_json:
         report.emit_json({"exercise": ex.id, "backup": str(backup) if backup else None})
         return
-    con = report.console()
-    con.print(f"[pass]{ex.id} restored to its stub.[/]")
-    if backup:
-        con.print(f"[muted]Your previous file is kept at {backup}[/]")
+    report.reset_done(report.console(), {ex.id: backup})
+
+
+@cli.command()
+@click.argument("exercise")
+@click.option("--force", is_flag=True, help="Show it before a pass (your progress notes it).")
+@click.option("--diff", "as_diff", is_flag=True, help="A diff from your file to the reference.")
+@JSON
+def solution(exercise: str, force: bool, as_diff: bool, as_json: bool) -> None:
+    """Show EXERCISE's reference solution beside your file, once your file passes."""
+    course = load_course()
+    view = actions.solution(workspace.find(course), course.get(exercise), force=force)
+    if as_json:
+        report.emit_json(view.to_dict())
+        return
+    from grader.cli.solution_view import render
+
+    render(report.console(), view, diff=True if as_diff else None)
 
 
 @cli.command()
 @click.argument("exercise", required=False)
+@POLL
 @JSON
-def watch(exercise: str | None, as_json: bool) -> None:
-    """Re-check an exercise every time you save its file (Ctrl-C to stop)."""
+def watch(exercise: str | None, poll: bool | None, as_json: bool) -> None:
+    """Re-check EXERCISE every time you save its file (Ctrl-C to stop).
+
+    Without EXERCISE: the course loop, as `dlgrade` alone (with --json: every exercise).
+    """
     from grader.cli.watching import watch_and_check
 
     course = load_course()
     ws = workspace.find(course)
+    if exercise is None and not as_json:
+        from grader.cli import loop
+
+        loop.run(ws, poll=poll)
+        return
     chosen = [course.get(exercise)] if exercise else list(course.exercises)
     from grader.course import extras
 
@@ -184,7 +256,7 @@ def watch(exercise: str | None, as_json: bool) -> None:
     if missing:
         raise InputError(missing)
     chosen = [e for e in chosen if not extras.missing(e)]
-    watch_and_check(ws, chosen, as_json=as_json)
+    watch_and_check(ws, chosen, as_json=as_json, poll=poll)
 
 
 def main() -> None:

@@ -49,7 +49,9 @@ def _ask(
         if not as_json:
             report.question(index, total, question)
         if prompt:
-            text = report.ask_answer(lambda text: check(question, text, course))
+            text = report.ask_answer(
+                lambda text: text.strip().lower() in QUIT_WORDS or check(question, text, course)
+            )
             if text is None:
                 raise Stop
         else:

@@ -142,6 +142,20 @@ def _piped_rating(as_json: bool) -> Callable[[Flashcard], tuple[Rating, None] | 
     return ask
 
 
+def _with_origin(ask: Callable, conn, as_json: bool) -> Callable:
+    """``ask``, first saying which coding mistake put the card in the deck."""
+    from grader.study.mistake_cards import origins
+
+    came_from = origins(conn)
+
+    def asked(card: Flashcard):
+        if not as_json and card.key in came_from:
+            report.card_origin(came_from[card.key])
+        return ask(card)
+
+    return asked
+
+
 @click.command()
 @click.option(
     "--new",
@@ -180,7 +194,9 @@ def cards(
     if not as_json:
         queued = session_queue(conn, course, now, new_limit=new_limit, limit=limit)
         report.cards_header(len(queued), card_stats(conn, course, now))
-    ask = report.ask_card if interactive(as_json) else _piped_rating(as_json)
+    ask = _with_origin(
+        report.ask_card if interactive(as_json) else _piped_rating(as_json), conn, as_json
+    )
     clock = (lambda: now) if now_text else (lambda: datetime.now(UTC))
     result = run_session(conn, course, ask, clock, new_limit=new_limit, limit=limit)
     if as_json:

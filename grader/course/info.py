@@ -96,7 +96,7 @@ class CourseFile:
     """The whole of info.toml."""
 
     __pydantic_config__ = STRICT
-    course: dict[str, str]
+    course: dict[str, str | bool]  # title, solutions (where they live), concept_gate
     exercise: tuple[Exercise, ...]
 
 
@@ -108,6 +108,7 @@ class Course:
     title: str
     exercises: tuple[Exercise, ...]
     solutions_home: str = ""  # where the course's solutions live, for installs without them
+    concept_gate: bool = False  # check grades code only once the exercise's questions are answered
 
     def get(self, exercise_id: str) -> Exercise:
         """The exercise with this id (or a unique prefix such as ``03``)."""
@@ -157,6 +158,8 @@ def _validate(data: dict[str, Any], path: Path) -> CourseFile:
             f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
         ]
         raise InputError(f"{path}: {'; '.join(problems[:3])}") from None
+    if not isinstance(parsed.course.get("concept_gate", False), bool):
+        raise InputError(f"{path}: course.concept_gate must be true or false")
     for exercise in parsed.exercise:
         if not exercise.id[:2].isdigit() or exercise.id[2] != "_":
             raise InputError(f"{path}: exercise id {exercise.id!r} must look like 03_backprop")
@@ -196,4 +199,10 @@ def load_course(root: Path | None = None) -> Course:
             except OSError:
                 pass
     meta = parsed.course
-    return Course(root, meta.get("title", "dlgrade"), parsed.exercise, meta.get("solutions", ""))
+    return Course(
+        root,
+        str(meta.get("title", "dlgrade")),
+        parsed.exercise,
+        str(meta.get("solutions", "")),
+        concept_gate=meta.get("concept_gate") is True,
+    )

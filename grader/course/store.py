@@ -3,7 +3,9 @@
 Exercise progress, hints seen, card reviews and quiz history all live in
 ``$DLGRADE_HOME/dlgrade.sqlite3`` (default: the platform's user data directory).
 Each feature module creates its own tables with ``CREATE TABLE IF NOT EXISTS``
-and writes inside ``with transaction(conn):`` so a write is all-or-nothing.
+and writes inside ``with transaction(conn):`` so a write is all-or-nothing. The store's
+schema version (``PRAGMA user_version``) moves forward through :data:`MIGRATIONS` when the
+learner's store is opened, so progress survives upgrades.
 """
 
 from __future__ import annotations
@@ -27,6 +29,29 @@ DAMAGED = (
     "{path}: not a readable dlgrade store ({reason}); "
     "move it aside (mv {path} {path}.broken) and run again"
 )
+NEWER = (
+    "{path}: written by a newer dlgrade (store schema {found}, this one knows {known}); "
+    "upgrade dlgrade (pip install -U dlgrade)"
+)
+# Step n takes a store from schema version n - 1 to n. Version 0 is every store written
+# before versions existed: its tables are tests/fixtures/store_v0.sql.
+MIGRATIONS = (
+    """
+    CREATE TABLE IF NOT EXISTS solution_seen (
+        workspace TEXT NOT NULL, exercise TEXT NOT NULL, at REAL NOT NULL,
+        forced INTEGER NOT NULL, PRIMARY KEY (workspace, exercise)
+    );
+    CREATE TABLE IF NOT EXISTS card_origin (
+        key TEXT NOT NULL, exercise TEXT NOT NULL, mistake TEXT NOT NULL, term TEXT NOT NULL,
+        added_at TEXT NOT NULL, PRIMARY KEY (key, exercise, mistake)
+    );
+    CREATE TABLE IF NOT EXISTS quiz_queued (
+        question_id TEXT PRIMARY KEY, exercise TEXT NOT NULL, term TEXT NOT NULL,
+        queued_at TEXT NOT NULL
+    );
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
 READ_ONLY = (
     "{path}: cannot write the store ({reason}); make it and its folder writable "
     "(chmod u+w), or set DLGRADE_HOME to a folder you can write"
@@ -68,8 +93,10 @@ def store_error(path: Path, exc: sqlite3.Error) -> Exception:
 def connect(path: Path | None = None) -> sqlite3.Connection:
     """Open (creating if needed) the database; WAL mode, foreign keys on.
 
-    A database that is damaged or cannot be written raises StoreError (exit 2).
+    The learner's store (no ``path``) is migrated to :data:`SCHEMA_VERSION`. A database
+    that is damaged, cannot be written or is newer than this dlgrade raises StoreError.
     """
+    learner = path is None
     if path is None:
         path = home() / DB_NAME
     else:
@@ -83,7 +110,35 @@ def connect(path: Path | None = None) -> sqlite3.Connection:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.Error as exc:
         raise store_error(path, exc) from None
+    if learner:
+        migrate(conn)
     return conn
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def ensure_added_tables(conn: sqlite3.Connection) -> None:
+    """Create the tables the migrations add, on a store that is not the learner's own."""
+    conn.executescript("".join(MIGRATIONS))
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the store forward to SCHEMA_VERSION, one step per version, in one transaction."""
+    found = schema_version(conn)
+    if found == SCHEMA_VERSION:
+        return found
+    with transaction(conn):
+        found = schema_version(conn)  # another process may have migrated meanwhile
+        if found > SCHEMA_VERSION:
+            raise _error(NEWER.format(path=_path_of(conn), found=found, known=SCHEMA_VERSION))
+        for step in MIGRATIONS[found:]:
+            for statement in step.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    return found
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -111,10 +112,20 @@ def run(
                 )
             if conn is not None and target.record:
                 progress.record(conn, workspace_key, result)
+                result.flashcards_added = _mistakes_to_cards(conn, result)
             yield target, result
     finally:
         if conn is not None:
             conn.close()
+
+
+def _mistakes_to_cards(conn: Any, result: ExerciseResult) -> list[dict]:
+    """Known mistakes' terms into the flashcard deck (fsrs imported only when there are some)."""
+    if not any(c.mistake and c.glossary and not c.passed for c in result.checks):
+        return []
+    from grader.study import mistake_cards
+
+    return [a.to_dict() for a in mistake_cards.record(conn, result, datetime.now(UTC))]
 
 
 def exit_code(results: Sequence[ExerciseResult]) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from grader.course import store
@@ -36,6 +36,7 @@ class Progress:
     last_at: float | None = None
     passed: bool = False
     hints_seen: int = 0
+    solution: str | None = None  # "seen" after a pass, "forced" when shown before one
 
 
 def _ready(conn: sqlite3.Connection) -> sqlite3.Connection:
@@ -81,6 +82,11 @@ def get(conn: sqlite3.Connection, workspace: str, exercise: str) -> Progress:
     hints = conn.execute(
         "SELECT shown FROM hints_seen WHERE workspace = ? AND exercise = ?", (workspace, exercise)
     ).fetchone()
+    store.ensure_added_tables(conn)
+    seen = conn.execute(
+        "SELECT forced FROM solution_seen WHERE workspace = ? AND exercise = ?",
+        (workspace, exercise),
+    ).fetchone()
     return Progress(
         row["n"],
         row["best"] or 0,
@@ -88,7 +94,21 @@ def get(conn: sqlite3.Connection, workspace: str, exercise: str) -> Progress:
         row["last_at"],
         bool(row["passed"]),
         hints["shown"] if hints else 0,
+        None if seen is None else "forced" if seen["forced"] else "seen",
     )
+
+
+def record_solution_seen(
+    conn: sqlite3.Connection, workspace: str, exercise: str, *, forced: bool
+) -> None:
+    """Note that the reference was shown; a view forced before a pass stays noted as forced."""
+    store.ensure_added_tables(conn)
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO solution_seen VALUES (?, ?, ?, ?) ON CONFLICT (workspace, exercise) "
+            "DO UPDATE SET forced = MAX(forced, excluded.forced)",
+            (workspace, exercise, time.time(), int(forced)),
+        )
 
 
 def next_hint(conn: sqlite3.Connection, workspace: str, exercise: str, available: int) -> int:
@@ -114,6 +134,9 @@ class Overview:
     exercises: list[tuple[Exercise, Progress]]
     quiz: dict[str, tuple[int, int]]
     cards: dict[str, int]
+    concepts: dict[str, tuple[int, int]] = field(default_factory=dict)  # per exercise
+    cards_due: dict[str, int] = field(default_factory=dict)  # per exercise
+    current: str | None = None  # where the learner stopped: the first exercise not passed
 
     def to_dict(self) -> dict:
         return {
@@ -127,9 +150,16 @@ class Overview:
                     "passed": p.passed,
                     "last_attempt": p.last_at,
                     "hints_seen": p.hints_seen,
+                    "concepts": dict(
+                        zip(("right", "total"), self.concepts.get(e.id, (0, 0)), strict=True)
+                    ),
+                    "cards_due": self.cards_due.get(e.id, 0),
+                    "solution": p.solution,
+                    "current": e.id == self.current,
                 }
                 for e, p in self.exercises
             ],
+            "current": self.current,
             "quiz": {t: {"right": r, "total": n} for t, (r, n) in self.quiz.items()},
             "cards": self.cards,
         }
@@ -137,12 +167,22 @@ class Overview:
 
 def overview(course: Course, workspace: str) -> Overview:
     """Everything ``dlgrade list`` shows, read from the one SQLite store."""
-    from grader.study.cards import cards_summary
-    from grader.study.quiz import quiz_mastery
+    from grader.study.cards import cards_summary, due_by_term
+    from grader.study.content import load_content
+    from grader.study.quiz import exercise_mastery, quiz_mastery
 
+    content, now = load_content(), datetime.now(UTC)
     conn = store.connect()
     try:
         rows = [(e, get(conn, workspace, e.id)) for e in course.exercises]
-        return Overview(rows, quiz_mastery(conn), cards_summary(conn, datetime.now(UTC)))
+        due = due_by_term(conn, now)
+        return Overview(
+            rows,
+            quiz_mastery(conn, content),
+            cards_summary(conn, now, content),
+            concepts=exercise_mastery(conn, content),
+            cards_due={e.id: sum(due.get(t, 0) for t in e.glossary) for e in course.exercises},
+            current=next((e.id for e, p in rows if not p.passed), None),
+        )
     finally:
         conn.close()

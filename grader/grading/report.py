@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterable
 from typing import Any
 
 from rich.columns import Columns
@@ -17,7 +16,7 @@ from rich.theme import Theme
 
 from grader import __version__
 from grader.core.untrusted import for_terminal, markup
-from grader.grading.progress import Overview, Progress
+from grader.grading.progress import Overview
 from grader.grading.results import CheckResult, ExerciseResult
 
 THEME = Theme(
@@ -156,6 +155,8 @@ def _summary(con: Console, result: ExerciseResult) -> None:
         f"[{style}]{result.exercise}: {result.score}/{result.max_score} points, "
         f"{passed}/{len(result.checks)} checks passed[/] [muted]({result.duration:.2f} s)[/]"
     )
+    for added in result.flashcards_added:
+        con.print(f"[hint]added '{markup(added['name'])}' to your flashcards[/]")
     if not result.passed:
         con.print(f"[muted]Stuck? dlgrade hint {result.exercise}[/]")
 
@@ -171,8 +172,8 @@ def _ago(when: float | None) -> str:
 
 
 def overview(con: Console, view: Overview) -> None:
-    """Exercises, then quiz mastery per topic and flashcards due, side by side."""
-    exercise_list(con, view.exercises)
+    """Exercises (code, concepts, cards due), then quiz mastery per topic and flashcards due."""
+    exercise_list(con, view)
     quiz = Table(title="Quiz mastery", title_justify="left")
     quiz.add_column("topic")
     quiz.add_column("right", justify="right")
@@ -188,12 +189,24 @@ def overview(con: Console, view: Overview) -> None:
     con.print("[muted]dlgrade quiz · dlgrade cards · dlgrade glossary TERM[/]")
 
 
-def exercise_list(con: Console, rows: Iterable[tuple[Any, Progress]]) -> None:
-    """The progress table: each exercise with status, best score and last attempt."""
+LIST_COLUMNS = ("", "exercise", "title", "status", "code", "concepts", "cards due", "hints")
+LIST_COLUMNS += ("solution", "last attempt")  # solution: seen after a pass, or forced before
+TITLES_FROM = 130  # columns; narrower terminals leave the titles out
+
+
+def exercise_list(con: Console, view: Overview, *, numbered: bool = False) -> None:
+    """Each exercise's status, code score, concept score and cards due, side by side.
+
+    ``▶`` marks where the learner stopped; ``numbered`` labels rows 1.. for picking.
+    """
+    titles = con.width >= TITLES_FROM
     table = Table(title="Exercises", title_justify="left")
-    for name in ("exercise", "title", "status", "best", "attempts", "hints", "last attempt"):
-        table.add_column(name, justify="right" if name in ("best", "attempts", "hints") else "left")
-    for exercise, prog in rows:
+    for name in LIST_COLUMNS:
+        if name == "title" and not titles:
+            continue
+        right = name in ("code", "concepts", "cards due", "hints")
+        table.add_column(name, justify="right" if right else "left", no_wrap=name != "title")
+    for number, (exercise, prog) in enumerate(view.exercises, start=1):
         status = (
             "[pass]passed[/]"
             if prog.passed
@@ -201,15 +214,21 @@ def exercise_list(con: Console, rows: Iterable[tuple[Any, Progress]]) -> None:
             if prog.attempts
             else "[muted]not started[/]"
         )
-        table.add_row(
+        right, total = view.concepts.get(exercise.id, (0, 0))
+        mark = "▶" if exercise.id == view.current else ""
+        cells = [
+            f"{number} {mark}" if numbered else mark,
             exercise.id,
-            exercise.title,
+            *([exercise.title] if titles else []),
             status,
             f"{prog.best}/{exercise.max_score}",
-            str(prog.attempts),
+            f"{right}/{total}" if total else "—",
+            str(view.cards_due.get(exercise.id, 0)),
             f"{prog.hints_seen}/{len(exercise.hints)}",
+            {"forced": "[warn]forced[/]", "seen": "seen"}.get(prog.solution or "", ""),
             _ago(prog.last_at),
-        )
+        ]
+        table.add_row(*cells)
     con.print(table)
 
 
@@ -232,6 +251,14 @@ def hints(con: Console, exercise: Any, shown: int) -> None:
             f"[muted]Related terms: {terms} (dlgrade glossary TERM) · "
             f"questions: dlgrade quiz --exercise {exercise.id}[/]"
         )
+
+
+def reset_done(con: Console, backups: dict[str, Any]) -> None:
+    """One line per restored stub, and where the learner's file was kept."""
+    for exercise, backup in backups.items():
+        con.print(f"[pass]{exercise} restored to its stub.[/]")
+        if backup:
+            con.print(f"[muted]Your previous file is kept at {markup(backup)}[/]")
 
 
 class EpochProgress:

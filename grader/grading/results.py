@@ -68,6 +68,7 @@ class ExerciseResult:
     grader_error: str | None = None
     duration: float = 0.0
     artifacts: dict = field(default_factory=dict)
+    flashcards_added: list[dict] = field(default_factory=list)  # grader.study.mistake_cards.Added
 
     @property
     def score(self) -> int:
@@ -105,5 +106,6 @@ class ExerciseResult:
                 "grader_error": self.grader_error,
                 "duration": round(self.duration, 3),
                 "artifacts": dict(self.artifacts),
+                "flashcards_added": list(self.flashcards_added),
             }
         )

@@ -198,7 +198,9 @@ def run_session(
     ``ask`` returns (rating, milliseconds) or None to stop. A card that comes due again
     within LEARN_AHEAD (a learning step) goes back at the end of the queue.
     """
-    cards = flashcards(content)
+    from grader.study.mistake_cards import origins
+
+    cards, came_from = flashcards(content), origins(conn)
     queue = session_queue(conn, content, clock(), new_limit=new_limit, limit=limit)
     session = Session()
     while queue and (limit is None or len(session.reviews) < limit):
@@ -213,6 +215,7 @@ def run_session(
                 "rating": RATING_NAMES[rating],
                 "state": card.state.name,
                 "due": iso(card.due),
+                "from_mistakes": came_from.get(key, []),
             }
         )
         if card.due <= clock() + LEARN_AHEAD:
@@ -238,6 +241,8 @@ def card_stats(conn: sqlite3.Connection, content: Content, now: datetime) -> dic
         if r["key"] in cards
     ]
     passed = sum(rating != Rating.Again.value for rating in ratings)
+    from grader.study.mistake_cards import origins
+
     return {
         "due_now": sum(row["due"] <= iso(now) for row in rows),
         "due_today": sum(row["due"] < tomorrow for row in rows),
@@ -247,7 +252,18 @@ def card_stats(conn: sqlite3.Connection, content: Content, now: datetime) -> dic
         "review": sum(row["state"] == State.Review.value for row in rows),
         "reviews_30d": len(ratings),
         "retention": round(passed / len(ratings), 3) if ratings else None,
+        "from_mistakes": {k: v for k, v in origins(conn).items() if k in cards},
     }
+
+
+def due_by_term(conn: sqlite3.Connection, now: datetime) -> dict[str, int]:
+    """Glossary term id -> how many of its cards are due now."""
+    ensure_schema(conn)
+    due: dict[str, int] = {}
+    for row in conn.execute("SELECT key FROM card WHERE due <= ?", (iso(now),)):
+        term = row["key"].rsplit(":", 1)[0]
+        due[term] = due.get(term, 0) + 1
+    return due
 
 
 def cards_summary(

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from grader.course.store import transaction
+from grader.course.store import ensure_added_tables, transaction
 from grader.study.answers import Unreadable, asks_percent, matches, parse_number, truth
 from grader.study.content import Content, load_content, unknown
 from grader.study.schema import (
@@ -45,8 +45,9 @@ CREATE TABLE IF NOT EXISTS quiz_missed (
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
-    """Create the quiz tables if they do not exist yet."""
+    """Create the quiz tables (and the review queue mistakes feed) if they do not exist yet."""
     conn.executescript(SCHEMA)
+    ensure_added_tables(conn)
 
 
 def order_key(seed: int, question_id: str) -> str:
@@ -289,6 +290,7 @@ def record(conn: sqlite3.Connection, outcome: Outcome, mode: str, now: datetime)
         )
         if outcome.correct:
             conn.execute("DELETE FROM quiz_missed WHERE question_id = ?", (qid,))
+            conn.execute("DELETE FROM quiz_queued WHERE question_id = ?", (qid,))
         else:
             conn.execute(
                 "INSERT OR REPLACE INTO quiz_missed (question_id, missed_at) VALUES (?, ?)",
@@ -297,9 +299,12 @@ def record(conn: sqlite3.Connection, outcome: Outcome, mode: str, now: datetime)
 
 
 def missed(conn: sqlite3.Connection) -> set[str]:
-    """Ids of questions whose last answer (outside a right one since) was wrong."""
+    """Ids of questions to review: missed, or queued by a coding mistake, and not right since."""
+    from grader.study.mistake_cards import queued_questions
+
     ensure_schema(conn)
-    return {row["question_id"] for row in conn.execute("SELECT question_id FROM quiz_missed")}
+    rows = conn.execute("SELECT question_id FROM quiz_missed")
+    return {row["question_id"] for row in rows} | queued_questions(conn)
 
 
 def run_quiz(
@@ -342,16 +347,39 @@ def quiz_mastery(
 ) -> dict[str, tuple[int, int]]:
     """Per topic: (questions right at their latest attempt, questions in the topic)."""
     content = content or load_content()
+    latest = _latest(conn)
+    mastery: dict[str, tuple[int, int]] = {}
+    for question in content.questions.values():
+        right, total = mastery.get(question.topic, (0, 0))
+        mastery[question.topic] = (right + latest.get(question.id, False), total + 1)
+    return {topic: mastery[topic] for topic in [*content.topics, *mastery] if topic in mastery}
+
+
+def exercise_mastery(
+    conn: sqlite3.Connection, content: Content | None = None
+) -> dict[str, tuple[int, int]]:
+    """Per exercise: (its questions right at their latest attempt, its questions)."""
+    content = content or load_content()
+    latest = _latest(conn)
+    mastery: dict[str, tuple[int, int]] = {}
+    for question in content.questions.values():
+        for exercise in question.exercises:
+            right, total = mastery.get(exercise, (0, 0))
+            mastery[exercise] = (right + latest.get(question.id, False), total + 1)
+    return mastery
+
+
+def answered(conn: sqlite3.Connection) -> set[str]:
+    """Ids of every question answered at least once, right or wrong."""
+    return set(_latest(conn))
+
+
+def _latest(conn: sqlite3.Connection) -> dict[str, bool]:
     ensure_schema(conn)
-    latest = {
+    return {
         row["question_id"]: bool(row["correct"])
         for row in conn.execute(
             "SELECT question_id, correct FROM quiz_attempt"
             " WHERE id IN (SELECT MAX(id) FROM quiz_attempt GROUP BY question_id)"
         )
     }
-    mastery: dict[str, tuple[int, int]] = {}
-    for question in content.questions.values():
-        right, total = mastery.get(question.topic, (0, 0))
-        mastery[question.topic] = (right + latest.get(question.id, False), total + 1)
-    return {topic: mastery[topic] for topic in [*content.topics, *mastery] if topic in mastery}

@@ -97,11 +97,19 @@ def term_list(entries: Sequence[Term]) -> None:
 
 
 def cards_header(queued: int, stats: dict[str, Any]) -> None:
+    mistakes = len(stats["from_mistakes"])
     console.print(
         f"[bold]dlgrade cards[/] · {queued} in this session · {stats['due_today']} due today"
         f" · {stats['new']} never seen"
+        + (f" · {mistakes} from your coding mistakes" if mistakes else "")
     )
     console.print(RATING_HELP)
+
+
+def card_origin(origins: list[dict[str, str]]) -> None:
+    """Where a card came from, when a coding mistake put it in the deck."""
+    where = ", ".join(f"{o['exercise']} ({o['mistake']})" for o in origins)
+    console.print(f"[hint]from your mistake in {escape(where)}[/]")
 
 
 def card_front(card: Flashcard) -> None:
@@ -156,10 +164,14 @@ def card_stats(stats: dict[str, Any]) -> None:
         ("review", stats["review"]),
         ("reviews in 30 days", stats["reviews_30d"]),
         ("retention (not Again)", "–" if retention is None else f"{retention:.0%}"),
+        ("from coding mistakes", len(stats["from_mistakes"])),
     ]
     for name, value in rows:
         table.add_row(name, str(value))
     console.print(table)
+    for key, origins in stats["from_mistakes"].items():
+        where = ", ".join(f"{o['exercise']} ({o['mistake']})" for o in origins)
+        console.print(f"[muted]{escape(key)}: from your mistake in {escape(where)}[/]")
 
 
 # quiz ----------------------------------------------------------------------------------
