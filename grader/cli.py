@@ -32,6 +32,7 @@ class LazyGroup(click.Group):
         "quiz": "grader.cli_quiz:quiz",
         "content": "grader.cli_study:content",
         "grade": "grader.cli_instructor:grade",
+        "report": "grader.cli_instructor:report_command",
         "release": "grader.cli_kit:release",
         "similarity": "grader.cli_kit:similarity",
         "gradescope-bundle": "grader.cli_kit:gradescope_bundle",

@@ -1,4 +1,4 @@
-"""``dlgrade grade``: class-wide grading for instructors (commands only: parse, call, render)."""
+"""``dlgrade grade`` and ``dlgrade report``: class grading for instructors (parse, call, render)."""
 
 from __future__ import annotations
 
@@ -141,3 +141,14 @@ def _gradescope(
         report.emit_json({"results": str(target), "score": data["score"]})
     else:
         report.console().print(f"[pass]score {data['score']}[/] written to {markup(target)}")
+
+
+@click.command("report")
+@click.argument("grades_dir", type=click.Path(path_type=Path))
+def report_command(grades_dir: Path) -> None:
+    """Rebuild GRADES_DIR/report.html from GRADES_DIR/gradebook.sqlite alone."""
+    from grader.classgrade import html_report
+    from grader.course import load_course
+
+    path = html_report.rebuild(grades_dir, load_course())
+    report.console().print(f"[pass]Class report written:[/] {markup(path)}")

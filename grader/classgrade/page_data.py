@@ -1,0 +1,297 @@
+"""The numbers and texts report.html shows, from the gradebook (plus similarity.csv if present).
+
+Everything here is plain data; :mod:`grader.classgrade.html_report` renders it. Learner text
+(ids, messages, printed output) is kept as text and clipped; it is escaped where it is shown.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from grader.classgrade import gradebook
+from grader.classgrade.analytics import histogram, summarize
+from grader.classgrade.exports import class_data
+from grader.course import Course
+from grader.untrusted import clip
+
+MESSAGES_SHOWN = 3
+OUTPUT_LINES = 10
+TEXT_BYTES = 2000
+CURVE_POINTS = 500
+UNGRADED = ("missing", "grader_error", "not_graded")
+FLAGGED = ("timeout", "crashed")
+SIMILARITY_PLACES = (".", "similarity")
+
+
+def page(conn: sqlite3.Connection, out: Path, course: Course) -> dict[str, Any]:
+    """Everything report.html shows for the gradebook on ``conn`` in folder ``out``."""
+    data = class_data(conn, course)
+    summary = summarize(data)
+    runs = gradebook.runs(conn)
+    exercises = [_exercise(info, data) for info in data["exercises"]]
+    totals = [r["total"] for r in data["students"] if r["total"] is not None]
+    pending = sum(
+        r["status"] in ("not_graded", "grader_error")
+        for row in data["students"]
+        for r in row["exercises"].values()
+    )
+    return {
+        "header": _header(data, summary, runs),
+        "incomplete": pending > 0 or any(r.get("finished") is None for r in runs),
+        "pending": pending,
+        "results": len(data["students"]) * len(data["exercises"]),
+        "exercises": exercises,
+        "total": {"max": data["max_total"], "bins": histogram(totals, data["max_total"])},
+        "accuracy": [a for a in (_accuracy(info, data) for info in data["exercises"]) if a],
+        "checks": _checks(data),
+        "students": [_row(row, data) for row in data["students"]],
+        "similarity": _similarity(out, {e["id"] for e in data["exercises"]}),
+        "payload": payload(data),
+    }
+
+
+def _header(data: dict[str, Any], summary: Any, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    sandboxes = sorted({r["sandbox"] for r in runs if r.get("sandbox")} | set(summary.isolation))
+    seconds = [r["seconds"] for r in runs if isinstance(r.get("seconds"), (int, float))]
+    return {
+        "course": data["course"],
+        "seed": "a secret one per student" if data["seed"] is None else data["seed"],
+        "versions": sorted({r["version"] for r in runs if r.get("version")}) or ["unknown"],
+        "sandbox": ", ".join(sandboxes) or "unknown",
+        "date": runs[-1].get("started", "unknown") if runs else "unknown",
+        "seconds": round(sum(seconds), 1) if seconds else None,
+        "runs": len(runs),
+        "students": len(data["students"]),
+    }
+
+
+def _exercise(info: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    rows = [r["exercises"][info["id"]] for r in data["students"]]
+    scores = [r["score"] for r in rows if r["status"] not in UNGRADED]
+    stats = summarize({**data, "exercises": [info]}).exercises[0]
+    return {
+        **info,
+        "mean": stats.mean,
+        "median": stats.median,
+        "submitted": stats.submitted,
+        "passed": stats.passed,
+        "missing": sum(r["status"] == "missing" for r in rows),
+        "pending": sum(r["status"] in ("grader_error", "not_graded") for r in rows),
+        "bins": histogram(scores, info["max_score"]),
+    }
+
+
+def _number(value: Any) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
+def _accuracy(info: dict[str, Any], data: dict[str, Any]) -> dict[str, Any] | None:
+    found = []
+    for row in data["students"]:
+        value = _number((row["exercises"][info["id"]].get("artifacts") or {}).get("accuracy"))
+        if value is not None and 0 <= value <= 1:
+            found.append(value)
+    if not found:
+        return None
+    return {
+        "id": info["id"],
+        "count": len(found),
+        "median": round(sorted(found)[len(found) // 2] * 100, 2),
+        "bins": histogram([round(v * 1000) for v in found], 1000),
+    }
+
+
+def _attempted(result: dict[str, Any]) -> bool:
+    checks = result["checks"]
+    if result["status"] in UNGRADED or not checks:
+        return False
+    return not all(c["status"] == "not_implemented" for c in checks)
+
+
+def _checks(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every check tried by someone: failure rate, common messages, known mistakes."""
+    table: dict[tuple[str, str], dict[str, Any]] = {}
+    for info in data["exercises"]:
+        for row in data["students"]:
+            result = row["exercises"][info["id"]]
+            if not _attempted(result):
+                continue
+            for check in result["checks"]:
+                entry = table.setdefault(
+                    (info["id"], check["name"]),
+                    {
+                        "tried": 0,
+                        "failed": 0,
+                        "title": check["title"],
+                        "messages": Counter(),
+                        "mistakes": Counter(),
+                    },
+                )
+                entry["tried"] += 1
+                if not check["passed"]:
+                    entry["failed"] += 1
+                    message = " ".join(str(check.get("message") or check["status"]).split())
+                    entry["messages"][clip(message, 300)] += 1
+                    if check.get("mistake"):
+                        entry["mistakes"][str(check["mistake"])] += 1
+    rows = [
+        {
+            "exercise": ex,
+            "check": name,
+            "title": e["title"],
+            "tried": e["tried"],
+            "failed": e["failed"],
+            "rate": round(100 * e["failed"] / e["tried"], 1),
+            "messages": e["messages"].most_common(MESSAGES_SHOWN),
+            "others": sum(e["messages"].values())
+            - sum(n for _, n in e["messages"].most_common(MESSAGES_SHOWN)),
+            "mistakes": sorted(e["mistakes"]),
+        }
+        for (ex, name), e in table.items()
+    ]
+    rows.sort(key=lambda r: (-r["rate"], r["exercise"], r["check"]))
+    return rows
+
+
+def _flags(row: dict[str, Any]) -> list[str]:
+    flags = []
+    for ex, result in row["exercises"].items():
+        if result["status"] in FLAGGED:
+            flags.append(f"{ex} {result['status']}")
+        elif result["status"] == "grader_error":
+            flags.append(f"{ex} grader error")
+        elif result["status"] == "not_graded":
+            flags.append(f"{ex} not graded yet")
+    if row["notes"]:
+        flags.append(f"{len(row['notes'])} file(s) refused")
+    return flags
+
+
+def _row(row: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "student": row["student"],
+        "total": row["total"],
+        "scores": [row["exercises"][e["id"]] for e in data["exercises"]],
+        "flags": _flags(row),
+    }
+
+
+def _tail(text: Any) -> str:
+    lines = str(text or "").strip().splitlines()[-OUTPUT_LINES:]
+    return clip("\n".join(lines), TEXT_BYTES)
+
+
+class Strings:
+    """A table of the texts the page script shows: each distinct text is stored once.
+
+    The same titles, hints and messages recur for hundreds of students; the payload refers
+    to them by index, which keeps a 1,000-student report a few MB.
+    """
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+
+    def __call__(self, text: Any) -> int | None:
+        if text is None or text == "":
+            return None
+        text = clip(text, TEXT_BYTES) if isinstance(text, str) else str(text)
+        return self.index.setdefault(text, len(self.index))
+
+    def table(self) -> list[str]:
+        return list(self.index)
+
+
+CHECK_FIELDS = ("title", "status", "message", "call", "expected", "got", "hint", "mistake")
+
+
+def _check_details(check: dict[str, Any], s: Strings) -> list[Any]:
+    """A failed check as a short list: CHECK_FIELDS (string indexes), points, max, output."""
+    texts = [s(check.get(k)) for k in CHECK_FIELDS]
+    output = s(_tail(check.get("output")))
+    return [*texts, check.get("points"), check.get("max_points"), output]
+
+
+def _curve(history: Any) -> dict[str, list[float]]:
+    """A learner-reported training history, numbers only (anything else dropped)."""
+    if not isinstance(history, dict):
+        return {}
+    curves = {}
+    for name, values in list(history.items())[:8]:
+        if not isinstance(values, list) or not ("loss" in name or "acc" in name):
+            continue
+        points = [_number(v) for v in values[:CURVE_POINTS]]
+        if points and all(p is not None for p in points):
+            curves[clip(name, 60)] = [round(p, 5) for p in points]
+    return curves
+
+
+def details(row: dict[str, Any], data: dict[str, Any], s: Strings) -> dict[str, Any]:
+    """What a click on a student shows: per exercise, the failing checks and why."""
+    exercises = []
+    for info in data["exercises"]:
+        result = row["exercises"][info["id"]]
+        checks = result["checks"]
+        artifacts = result.get("artifacts") or {}
+        exercises.append(
+            {
+                "status": result["status"],
+                "score": result["score"],
+                "problem": s(result.get("load_error") or result.get("grader_error")),
+                "not_started": bool(checks)
+                and all(c["status"] == "not_implemented" for c in checks),
+                "passed": [s(c["title"]) for c in checks if c["passed"]],
+                "failed": [_check_details(c, s) for c in checks if not c["passed"]],
+                "accuracy": _number(artifacts.get("accuracy")),
+                "curve": _curve(artifacts.get("history")),
+            }
+        )
+    return {
+        "student": row["student"],
+        "total": row["total"],
+        "seed": row["seed"],
+        "feedback": row["feedback"],
+        "notes": [s(n) for n in row["notes"]],
+        "exercises": exercises,
+    }
+
+
+def payload(data: dict[str, Any]) -> dict[str, Any]:
+    """The JSON the page script reads: the string table, exercises and every student."""
+    s = Strings()
+    students = [details(row, data, s) for row in data["students"]]
+    return {
+        "check_fields": [*CHECK_FIELDS, "points", "max_points", "output"],
+        "strings": s.table(),
+        "exercises": [
+            {"id": e["id"], "title": e["title"], "max": e["max_score"]} for e in data["exercises"]
+        ],
+        "max": data["max_total"],
+        "students": students,
+    }
+
+
+def _similarity(out: Path, exercises: set[str]) -> dict[str, Any] | None:
+    """The pairs in a similarity.csv in ``out`` or ``out/similarity``, with report links."""
+    for place in SIMILARITY_PLACES:
+        path = out / place / "similarity.csv"
+        if not path.is_file():
+            continue
+        try:
+            with path.open(newline="", encoding="utf-8") as handle:
+                rows = list(csv.DictReader(handle))
+        except (OSError, UnicodeDecodeError, csv.Error):
+            return None
+        pairs = [r for r in rows if r.get("exercise") in exercises]
+        links = {
+            ex: f"{place}/{ex}.html".removeprefix("./")
+            for ex in sorted({r["exercise"] for r in pairs})
+            if (out / place / f"{ex}.html").is_file()
+        }
+        return {"csv": f"{place}/similarity.csv".removeprefix("./"), "pairs": pairs, "links": links}
+    return None
