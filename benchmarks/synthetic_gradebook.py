@@ -56,7 +56,9 @@ def build(out: Path, course: Course, exercises: list[str], students: int, seed: 
     chosen = [course.get(e) for e in exercises]
     settings = gradebook.Settings.new(seed, tuple(e.id for e in chosen), None, {"quick": True})
     conn = gradebook.create(out, settings)
-    started = gradebook.start_run(conn, {"version": "synthetic", "sandbox": "bubblewrap"})
+    started = gradebook.start_run(
+        conn, {"version": "synthetic", "sandbox": "bubblewrap", "started": gradebook.now()}
+    )
     try:
         for n in range(students):
             student = f"student_{n:04d}"

@@ -16,6 +16,7 @@ import secrets
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -256,10 +257,15 @@ def start_run(conn: sqlite3.Connection, info: dict[str, Any]) -> int:
 
 
 def finish_run(conn: sqlite3.Connection, index: int, **done: Any) -> None:
-    """Mark run ``index`` finished, with its figures (wall time, results graded)."""
+    """Mark run ``index`` finished (now, UTC), with its figures (wall time, results graded)."""
     found = runs(conn)
-    found[index].update(done)
+    found[index].update({"finished": now(), **done})
     _store_runs(conn, found)
+
+
+def now() -> str:
+    """The time a run starts or ends, as the report shows it."""
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def runs(conn: sqlite3.Connection) -> list[dict[str, Any]]:

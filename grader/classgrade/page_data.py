@@ -41,7 +41,7 @@ def page(conn: sqlite3.Connection, out: Path, course: Course) -> dict[str, Any]:
         for r in row["exercises"].values()
     )
     return {
-        "header": _header(data, summary, runs),
+        "header": _header(data, summary, runs, gradebook.settings(conn)),
         "incomplete": pending > 0 or any(r.get("finished") is None for r in runs),
         "pending": pending,
         "results": len(data["students"]) * len(data["exercises"]),
@@ -55,12 +55,23 @@ def page(conn: sqlite3.Connection, out: Path, course: Course) -> dict[str, Any]:
     }
 
 
-def _header(data: dict[str, Any], summary: Any, runs: list[dict[str, Any]]) -> dict[str, Any]:
+def _seed(settings: gradebook.Settings) -> str:
+    """How the seeds were chosen, never the class secret (nor --seed, which derives it)."""
+    if not settings.secret:
+        return str(settings.seed)
+    if settings.secret.startswith("seed:"):
+        return "one per student, derived from the --seed given (each student's is on their page)"
+    return "one per student, from a random class secret (each student's is on their page)"
+
+
+def _header(
+    data: dict[str, Any], summary: Any, runs: list[dict[str, Any]], settings: gradebook.Settings
+) -> dict[str, Any]:
     sandboxes = sorted({r["sandbox"] for r in runs if r.get("sandbox")} | set(summary.isolation))
     seconds = [r["seconds"] for r in runs if isinstance(r.get("seconds"), (int, float))]
     return {
         "course": data["course"],
-        "seed": "a secret one per student" if data["seed"] is None else data["seed"],
+        "seed": _seed(settings),
         "versions": sorted({r["version"] for r in runs if r.get("version")}) or ["unknown"],
         "sandbox": ", ".join(sandboxes) or "unknown",
         "date": runs[-1].get("started", "unknown") if runs else "unknown",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +219,7 @@ def _run_info(request: Request) -> dict[str, Any]:
     return {
         "version": __version__,
         "sandbox": sandbox,
-        "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "started": gradebook.now(),
         "backend": "dask" if request.dask_scheduler else f"local ({request.jobs} jobs)",
     }
 
