@@ -42,7 +42,7 @@ def page(conn: sqlite3.Connection, out: Path, course: Course) -> dict[str, Any]:
     )
     return {
         "header": _header(data, summary, runs, gradebook.settings(conn)),
-        "incomplete": pending > 0 or any(r.get("finished") is None for r in runs),
+        "incomplete": pending > 0 or bool(runs and runs[-1].get("finished") is None),
         "pending": pending,
         "results": len(data["students"]) * len(data["exercises"]),
         "exercises": exercises,
@@ -77,6 +77,7 @@ def _header(
         "date": runs[-1].get("started", "unknown") if runs else "unknown",
         "seconds": round(sum(seconds), 1) if seconds else None,
         "runs": len(runs),
+        "interrupted": sum(r.get("finished") is None for r in runs),
         "students": len(data["students"]),
     }
 
