@@ -20,6 +20,7 @@ from grader.classgrade import gradebook
 from grader.classgrade.run import missing_result
 from grader.course import load_course
 from grader.results import CheckResult, ExerciseResult
+from grader.similarity import Pair, write_csv
 
 SCRIPT = "<script>window.__pwned = 1</script>"
 IMG = '"><img src=x onerror="window.__pwned = 2">'
@@ -102,6 +103,10 @@ def browser():
 def report(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report") / "grades"
     write_class(out)
+    (out / "similarity").mkdir()
+    pairs = [Pair("00_weighted_sum", IMG, "alice", 0.91, 0.88, 120)]
+    write_csv(out / "similarity" / "similarity.csv", pairs)
+    (out / "similarity" / "00_weighted_sum.html").write_text("<!DOCTYPE html><title>x</title>")
     done = dlgrade_report(out)
     assert done.returncode == 0, done.stderr
     return out / "report.html"
@@ -192,6 +197,15 @@ def test_clicking_a_student_shows_their_feedback(page):
     assert "timeout" in panel.inner_text() and "no file" in panel.inner_text()
     row = p.locator("#student-table tbody tr", has_text="frank")
     assert "00_weighted_sum timeout" in row.inner_text()
+
+
+def test_similar_pairs_are_listed_with_a_link_to_their_report(page, report):
+    rows = page.page.locator("#similarity-table tbody tr")
+    assert rows.count() == 1
+    assert IMG in rows.first.inner_text() and "0.910" in rows.first.inner_text()
+    link = rows.first.locator("a")
+    assert link.get_attribute("href") == "similarity/00_weighted_sum.html"
+    assert (report.parent / link.get_attribute("href")).is_file()
 
 
 def test_the_header_names_the_run_and_never_the_secret(page, report):

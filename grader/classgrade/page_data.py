@@ -299,7 +299,10 @@ def _similarity(out: Path, exercises: set[str]) -> dict[str, Any] | None:
                 rows = list(csv.DictReader(handle))
         except (OSError, UnicodeDecodeError, csv.Error):
             return None
-        pairs = [r for r in rows if r.get("exercise") in exercises]
+        fields = ("student_a", "student_b", "similarity_a", "similarity_b", "token_overlap")
+        pairs = [
+            r for r in rows if r.get("exercise") in exercises and all(r.get(f) for f in fields)
+        ]
         links = {
             ex: f"{place}/{ex}.html".removeprefix("./")
             for ex in sorted({r["exercise"] for r in pairs})
