@@ -287,3 +287,44 @@ def test_report_without_a_readable_gradebook_is_one_line_exit_2(tmp_path, kind):
     assert done.returncode == 2, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert not (out / "report.html").exists()
+
+
+ACCURACIES = {"ann": 0.97, "ben": 0.955, "cid": 0.62, "dee": None}
+
+
+def test_exercise_04_shows_the_accuracy_spread_and_each_learning_curve(browser, tmp_path):
+    course = load_course()
+    ex = course.get("04_mnist_mlp")
+    conn = gradebook.create(tmp_path, gradebook.Settings.new(3, (ex.id,), None, {}))
+    for student, accuracy in ACCURACIES.items():
+        gradebook.record_student(conn, student, [])
+        result = exercise_result(ex, student, 4)
+        if accuracy is not None:
+            result["artifacts"] = {
+                "accuracy": accuracy,
+                "history": {
+                    "loss": [1.2, 0.6, 0.3],
+                    "accuracy": [0.5, 0.8, accuracy],
+                    f"val_acc{SCRIPT}": ["NaN", 0.1],  # not all numbers: left out
+                    "lr": [0.1, 0.1, 0.1],  # neither a loss nor an accuracy
+                },
+            }
+        gradebook.commit(conn, student, result, None)
+    conn.close()
+    assert dlgrade_report(tmp_path).returncode == 0
+    seen = visit(browser, tmp_path / "report.html")
+    try:
+        p = seen.page
+        bars = p.locator(f'svg[data-histogram="{ex.id} accuracy"] rect.bar')
+        counts = [int(bars.nth(i).get_attribute("data-count")) for i in range(bars.count())]
+        assert counts == [0, 0, 0, 0, 0, 0, 1, 0, 0, 2]
+        p.locator("#student-table button.student", has_text="ann").click()
+        lines = p.locator("#feedback svg.curve polyline")
+        assert lines.count() == 2
+        assert len(lines.first.get_attribute("points").split()) == 3
+        assert "97.00%" in p.inner_text("#feedback")
+        p.locator("#student-table button.student", has_text="dee").click()
+        assert p.locator("#feedback svg.curve").count() == 0
+        assert seen.errors == [] and seen.requests == []
+    finally:
+        seen.close()

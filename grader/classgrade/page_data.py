@@ -7,7 +7,6 @@ Everything here is plain data; :mod:`grader.classgrade.html_report` renders it. 
 from __future__ import annotations
 
 import csv
-import math
 import sqlite3
 from collections import Counter
 from pathlib import Path
@@ -16,13 +15,11 @@ from typing import Any
 from grader.classgrade import gradebook
 from grader.classgrade.analytics import histogram, summarize
 from grader.classgrade.exports import class_data
+from grader.classgrade.page_payload import number, payload
 from grader.course import Course
 from grader.untrusted import clip
 
 MESSAGES_SHOWN = 3
-OUTPUT_LINES = 10
-TEXT_BYTES = 2000
-CURVE_POINTS = 500
 UNGRADED = ("missing", "grader_error", "not_graded")
 FLAGGED = ("timeout", "crashed")
 SIMILARITY_PLACES = (".", "similarity")
@@ -98,15 +95,10 @@ def _exercise(info: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _number(value: Any) -> float | None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    return float(value) if ok else None
-
-
 def _accuracy(info: dict[str, Any], data: dict[str, Any]) -> dict[str, Any] | None:
     found = []
     for row in data["students"]:
-        value = _number((row["exercises"][info["id"]].get("artifacts") or {}).get("accuracy"))
+        value = number((row["exercises"][info["id"]].get("artifacts") or {}).get("accuracy"))
         if value is not None and 0 <= value <= 1:
             found.append(value)
     if not found:
@@ -191,100 +183,6 @@ def _row(row: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         "total": row["total"],
         "scores": [row["exercises"][e["id"]] for e in data["exercises"]],
         "flags": _flags(row),
-    }
-
-
-def _tail(text: Any) -> str:
-    lines = str(text or "").strip().splitlines()[-OUTPUT_LINES:]
-    return clip("\n".join(lines), TEXT_BYTES)
-
-
-class Strings:
-    """A table of the texts the page script shows: each distinct text is stored once.
-
-    The same titles, hints and messages recur for hundreds of students; the payload refers
-    to them by index, which keeps a 1,000-student report a few MB.
-    """
-
-    def __init__(self) -> None:
-        self.index: dict[str, int] = {}
-
-    def __call__(self, text: Any) -> int | None:
-        if text is None or text == "":
-            return None
-        text = clip(text, TEXT_BYTES) if isinstance(text, str) else str(text)
-        return self.index.setdefault(text, len(self.index))
-
-    def table(self) -> list[str]:
-        return list(self.index)
-
-
-CHECK_FIELDS = ("title", "status", "message", "call", "expected", "got", "hint", "mistake")
-
-
-def _check_details(check: dict[str, Any], s: Strings) -> list[Any]:
-    """A failed check as a short list: CHECK_FIELDS (string indexes), points, max, output."""
-    texts = [s(check.get(k)) for k in CHECK_FIELDS]
-    output = s(_tail(check.get("output")))
-    return [*texts, check.get("points"), check.get("max_points"), output]
-
-
-def _curve(history: Any) -> dict[str, list[float]]:
-    """A learner-reported training history, numbers only (anything else dropped)."""
-    if not isinstance(history, dict):
-        return {}
-    curves = {}
-    for name, values in list(history.items())[:8]:
-        if not isinstance(values, list) or not ("loss" in name or "acc" in name):
-            continue
-        points = [_number(v) for v in values[:CURVE_POINTS]]
-        if points and all(p is not None for p in points):
-            curves[clip(name, 60)] = [round(p, 5) for p in points]
-    return curves
-
-
-def details(row: dict[str, Any], data: dict[str, Any], s: Strings) -> dict[str, Any]:
-    """What a click on a student shows: per exercise, the failing checks and why."""
-    exercises = []
-    for info in data["exercises"]:
-        result = row["exercises"][info["id"]]
-        checks = result["checks"]
-        artifacts = result.get("artifacts") or {}
-        exercises.append(
-            {
-                "status": result["status"],
-                "score": result["score"],
-                "problem": s(result.get("load_error") or result.get("grader_error")),
-                "not_started": bool(checks)
-                and all(c["status"] == "not_implemented" for c in checks),
-                "passed": [s(c["title"]) for c in checks if c["passed"]],
-                "failed": [_check_details(c, s) for c in checks if not c["passed"]],
-                "accuracy": _number(artifacts.get("accuracy")),
-                "curve": _curve(artifacts.get("history")),
-            }
-        )
-    return {
-        "student": row["student"],
-        "total": row["total"],
-        "seed": row["seed"],
-        "feedback": row["feedback"],
-        "notes": [s(n) for n in row["notes"]],
-        "exercises": exercises,
-    }
-
-
-def payload(data: dict[str, Any]) -> dict[str, Any]:
-    """The JSON the page script reads: the string table, exercises and every student."""
-    s = Strings()
-    students = [details(row, data, s) for row in data["students"]]
-    return {
-        "check_fields": [*CHECK_FIELDS, "points", "max_points", "output"],
-        "strings": s.table(),
-        "exercises": [
-            {"id": e["id"], "title": e["title"], "max": e["max_score"]} for e in data["exercises"]
-        ],
-        "max": data["max_total"],
-        "students": students,
     }
 
 
