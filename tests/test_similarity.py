@@ -14,6 +14,8 @@ from click.testing import CliRunner
 from conftest import ROOT
 
 from grader import similarity as sim
+from grader.classgrade import gradebook
+from grader.classgrade.run import missing_result
 from grader.cli_kit import similarity
 from grader.course import load_course
 from grader.errors import InputError
@@ -210,8 +212,16 @@ def test_html_report_loads_nothing_and_runs_nothing_a_student_wrote(tmp_path, br
     for name in ("ann", HOSTILE.replace("/", "_")):
         (tmp_path / "class" / name).mkdir(parents=True)
         (tmp_path / "class" / name / FILE).write_text(code)
-    run(tmp_path / "class", tmp_path / "out")
-    page = tmp_path / "out" / f"{EXERCISE}.html"
+    grades = tmp_path / "grades"
+    conn = gradebook.create(grades, gradebook.Settings.new(1, (EXERCISE,), None, {}))
+    for name in ("ann", "bo"):
+        gradebook.record_student(conn, name, [])
+        gradebook.commit(conn, name, missing_result(load_course().get(EXERCISE), 1, "-"), None)
+    conn.close()
+    run(tmp_path / "class", grades / "similarity")
+    page = grades / "similarity" / f"{EXERCISE}.html"
+    summary = (grades / "report.html").read_text(encoding="utf-8")
+    assert 'id="similarity-table"' in summary and f'href="similarity/{EXERCISE}.html"' in summary
     assert "cdn" not in page.read_text(encoding="utf-8")
     for bypass_csp in (False, True):
         seen = visit(browser, page, bypass_csp=bypass_csp)
