@@ -145,10 +145,14 @@ def _gradescope(
 
 @click.command("report")
 @click.argument("grades_dir", type=click.Path(path_type=Path))
-def report_command(grades_dir: Path) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print where the report went as JSON.")
+def report_command(grades_dir: Path, as_json: bool) -> None:
     """Rebuild GRADES_DIR/report.html from GRADES_DIR/gradebook.sqlite alone."""
     from grader.classgrade import html_report
     from grader.course import load_course
 
     path = html_report.rebuild(grades_dir, load_course())
+    if as_json:
+        report.emit_json({"report": str(path)})
+        return
     report.console().print(f"[pass]Class report written:[/] {markup(path)}")
