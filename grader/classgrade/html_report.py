@@ -75,7 +75,7 @@ def render(page: dict[str, Any]) -> str:
     env.globals["bars"] = bars
     script, style = asset("report.js"), asset("report.css")
     policy = (
-        "default-src 'none'; img-src data:; base-uri 'none'; form-action 'none'; "
+        "default-src 'none'; base-uri 'none'; form-action 'none'; "
         f"script-src {csp_hash(script)}; style-src {csp_hash(style)}"
     )
     shown = {k: v for k, v in page.items() if k != "payload"}
