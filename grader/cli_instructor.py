@@ -59,8 +59,8 @@ def grade(
 ) -> None:
     """Grade a class: SUBMISSIONS holds one folder or .zip per student (an LMS download).
 
-    Writes grades.csv, results.json, feedback/<student>.md, canvas.csv and the durable
-    gradebook.sqlite into --out. Every file runs in its own sandboxed child.
+    Writes grades.csv, results.json, feedback/<student>.md, canvas.csv, report.html and the
+    durable gradebook.sqlite into --out. Every file runs in its own sandboxed child.
     """
     from grader import extras
     from grader.classgrade import run, summary_report
