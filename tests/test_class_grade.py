@@ -286,6 +286,15 @@ def test_the_summary_names_the_checks_to_reteach(graded):
     assert summary["troubled"] == []
 
 
+def test_report_html_is_written_beside_grades_csv_with_every_student(graded):
+    report = graded["out"] / "report.html"
+    assert graded["summary"]["report"] == str(report)
+    html = report.read_text(encoding="utf-8")
+    assert 'id="incomplete"' not in html
+    assert "eve, &#34;q&#34;" in html and "bubblewrap" in html
+    assert html.count('<button type="button" class="student">') == len(graded["students"])
+
+
 def test_a_file_that_does_not_load_fails_alone(graded):
     ada = graded["students"]["ada"]["exercises"]["00_weighted_sum"]
     assert ada["score"] == 0 and "SyntaxError" in ada["load_error"]
@@ -344,6 +353,16 @@ def test_kill_9_then_resume_reproduces_an_uninterrupted_run(graded, tmp_path):
     proc.wait()
     interrupted = _graded_rows(out / "gradebook.sqlite")
     assert 2 <= interrupted < GRADED_TOTAL
+    rebuilt = subprocess.run(
+        [sys.executable, "-m", "grader", "report", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert 'id="incomplete"' in (out / "report.html").read_text(encoding="utf-8")
     done = run_grade(
         graded["root"], "--out", out, "--resume", "--jobs", "2", "--json", home=tmp_path / "home"
     )
@@ -354,6 +373,7 @@ def test_kill_9_then_resume_reproduces_an_uninterrupted_run(graded, tmp_path):
     assert without_timing(resumed) == without_timing(graded["data"])
     for report in (graded["out"] / "feedback").iterdir():
         assert (out / "feedback" / report.name).read_bytes() == report.read_bytes()
+    assert 'id="incomplete"' not in (out / "report.html").read_text(encoding="utf-8")
     assert uid_processes(LEARNER_UIDS) == []
 
 

@@ -13,7 +13,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT
 
+from grader.classgrade import gradebook
 from grader.classgrade import similarity as sim
+from grader.classgrade.run import missing_result
 from grader.cli.kit import similarity
 from grader.core.errors import InputError
 from grader.course.info import load_course
@@ -190,3 +192,47 @@ def test_student_ids_that_look_like_formulas_stay_text_in_the_csv(tmp_path: Path
         (row,) = list(csv.DictReader(handle))
     assert (row["student_a"], row["student_b"]) == ("'=cmd()", "'@SUM(A1)")
     assert float(row["similarity_a"]) == 0.95
+
+
+HOSTILE = '"><img src=x onerror="window.__pwned = 1"><script>window.__pwned = 2</script>'
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from browser import open_browser
+
+    with open_browser() as chromium:
+        yield chromium
+
+
+def test_html_report_loads_nothing_and_runs_nothing_a_student_wrote(tmp_path, browser):
+    from browser import visit
+
+    code = HEAD + ORIGINAL.replace("count = 0", f"count = 0  # </code></pre>{HOSTILE}")
+    for name in ("ann", HOSTILE.replace("/", "_")):
+        (tmp_path / "class" / name).mkdir(parents=True)
+        (tmp_path / "class" / name / FILE).write_text(code)
+    grades = tmp_path / "grades"
+    conn = gradebook.create(grades, gradebook.Settings.new(1, (EXERCISE,), None, {}))
+    for name in ("ann", "bo"):
+        gradebook.record_student(conn, name, [])
+        gradebook.commit(conn, name, missing_result(load_course().get(EXERCISE), 1, "-"), None)
+    conn.close()
+    run(tmp_path / "class", grades / "similarity")
+    page = grades / "similarity" / f"{EXERCISE}.html"
+    summary = (grades / "report.html").read_text(encoding="utf-8")
+    assert 'id="similarity-table"' in summary and f'href="similarity/{EXERCISE}.html"' in summary
+    assert "cdn" not in page.read_text(encoding="utf-8")
+    for bypass_csp in (False, True):
+        seen = visit(browser, page, bypass_csp=bypass_csp)
+        try:
+            p = seen.page
+            p.locator("details summary").first.click()
+            assert HOSTILE.replace("/", "_") in p.locator("summary").first.inner_text()
+            assert HOSTILE in p.locator("pre").first.inner_text()
+            assert p.locator("svg.histogram rect.bar").count() == 10
+            assert p.evaluate("() => window.__pwned") is None
+            assert p.locator("img").count() == 0 and p.locator("script").count() == 0
+            assert seen.requests == [] and seen.errors == [] and seen.dialogs == []
+        finally:
+            seen.close()

@@ -43,6 +43,7 @@ class Summary:
     isolation: list[str]
     run: dict[str, Any] = field(default_factory=dict)
     attention: int = 0  # students with an exercise the grader could not grade
+    report: str | None = None  # where report.html went (or why it was not written)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

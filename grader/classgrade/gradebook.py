@@ -16,6 +16,7 @@ import secrets
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -242,3 +243,37 @@ def results(conn: sqlite3.Connection) -> Iterator[tuple[str, str, str, dict[str,
 def grader_errors(conn: sqlite3.Connection) -> dict[tuple[str, str], str]:
     rows = conn.execute("SELECT student, exercise, message FROM grader_errors")
     return {(r["student"], r["exercise"]): r["message"] for r in rows}
+
+
+def start_run(conn: sqlite3.Connection, info: dict[str, Any]) -> int:
+    """Note a run starting (version, sandbox, date...); returns its index for :func:`finish_run`.
+
+    A run whose ``finished`` stays empty was interrupted: the HTML report says so.
+    """
+    found = runs(conn)
+    found.append({**info, "finished": None})
+    _store_runs(conn, found)
+    return len(found) - 1
+
+
+def finish_run(conn: sqlite3.Connection, index: int, **done: Any) -> None:
+    """Mark run ``index`` finished (now, UTC), with its figures (wall time, results graded)."""
+    found = runs(conn)
+    found[index].update({"finished": now(), **done})
+    _store_runs(conn, found)
+
+
+def now() -> str:
+    """The time a run starts or ends, as the report shows it."""
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def runs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every run on this gradebook, first first (empty for a gradebook that never noted one)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'runs'").fetchone()
+    return json.loads(row["value"]) if row else []
+
+
+def _store_runs(conn: sqlite3.Connection, found: list[dict[str, Any]]) -> None:
+    with store.transaction(conn):
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('runs', ?)", (json.dumps(found),))

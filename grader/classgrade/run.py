@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader import __version__
 from grader.classgrade import gradebook, submissions
 from grader.classgrade.analytics import Summary, summarize
 from grader.classgrade.exports import write_all
@@ -177,6 +178,7 @@ def _grade(request: Request, course: Course, conn: Any, settings: gradebook.Sett
     )
     backend = _backend(request, job)
     started = time.perf_counter()
+    run_index = gradebook.start_run(conn, _run_info(request))
     with ProgressView(len(tasks), quiet=request.quiet) as progress:
 
         def deliver(chunk: Chunk, index: int, result: dict[str, Any]) -> None:
@@ -194,8 +196,10 @@ def _grade(request: Request, course: Course, conn: Any, settings: gradebook.Sett
             gradebook.record_grader_error(conn, chunk.students[index], chunk.exercise, message)
             progress.advance(chunk.students[index], chunk.exercise, "grader error")
     seconds = time.perf_counter() - started
-    summary = summarize(write_all(conn, request.out, course))
     graded = len(tasks) - len(errors)
+    gradebook.finish_run(conn, run_index, seconds=round(seconds, 3), graded=graded)
+    summary = summarize(write_all(conn, request.out, course))
+    summary.report = write_report(conn, request.out, course)
     summary.run = {
         "out": str(request.out),
         "graded": graded,
@@ -204,6 +208,30 @@ def _grade(request: Request, course: Course, conn: Any, settings: gradebook.Sett
         "backend": "dask" if request.dask_scheduler else f"local ({request.jobs} jobs)",
     }
     return summary
+
+
+def _run_info(request: Request) -> dict[str, Any]:
+    """What report.html's header says about this run (never the class secret)."""
+    if request.dask_scheduler:
+        sandbox = "dask workers" if request.sandbox else "dask workers, no sandbox"
+    else:
+        sandbox = "bubblewrap" if request.sandbox else "rlimits (--no-sandbox)"
+    return {
+        "version": __version__,
+        "sandbox": sandbox,
+        "started": gradebook.now(),
+        "backend": "dask" if request.dask_scheduler else f"local ({request.jobs} jobs)",
+    }
+
+
+def write_report(conn: Any, out: Path, course: Course) -> str | None:
+    """Write report.html; None when Jinja2 (the instructor extra) is not installed."""
+    from grader.classgrade import html_report
+
+    try:
+        return str(html_report.write(conn, out, course))
+    except InputError:
+        return None
 
 
 def _attempt(backend: Backend, chunks: list[Chunk], deliver: Callable) -> list[tuple]:

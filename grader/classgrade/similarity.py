@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import re
 import tempfile
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -114,7 +113,11 @@ def compare_exercise(
     stage: Path,
     out_dir: Path,
 ) -> tuple[list[Pair], Path]:
-    """Stage one exercise's files, run copydetect with the stub as boilerplate, save its HTML."""
+    """Stage one exercise's files, run copydetect with the stub as boilerplate, save the HTML.
+
+    The HTML is dlgrade's page (grader/classgrade/similarity_html.py), not copydetect's, which
+    loads Bootstrap from a CDN.
+    """
     detector_class = _copydetect()
     root = stage / exercise.id
     (root / "stub").mkdir(parents=True)
@@ -152,10 +155,9 @@ def compare_exercise(
         )
         for sim_a, sim_b, a, b, _, _, overlap in detector.get_copied_code_list()
     ]
-    with warnings.catch_warnings():  # copydetect 0.5 reads its template with a deprecated API
-        warnings.simplefilter("ignore", DeprecationWarning)
-        html = detector.generate_html_report(output_mode="return")
-    html = html.replace(f"{root}/", "")
+    from grader.classgrade.similarity_html import render
+
+    html = render(exercise.id, detector, lambda path: names[Path(path).parent.name], threshold)
     report = out_dir / f"{exercise.id}.html"
     report.write_text(html, encoding="utf-8")
     return pairs, report

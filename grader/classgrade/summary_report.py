@@ -169,6 +169,8 @@ def render(con: Console, summary: Summary) -> None:
             f"[muted]Written to {markup(run['out'])}: grades.csv, results.json, feedback/, "
             "canvas.csv[/]"
         )
+    if summary.report:
+        con.print(f"[muted]Class report: {markup(summary.report)}[/]")
 
 
 def warn_no_sandbox() -> None:

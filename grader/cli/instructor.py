@@ -1,4 +1,4 @@
-"""``dlgrade grade``: class-wide grading for instructors (commands only: parse, call, render)."""
+"""``dlgrade grade`` and ``dlgrade report``: class grading for instructors (parse, call, render)."""
 
 from __future__ import annotations
 
@@ -59,8 +59,8 @@ def grade(
 ) -> None:
     """Grade a class: SUBMISSIONS holds one folder or .zip per student (an LMS download).
 
-    Writes grades.csv, results.json, feedback/<student>.md, canvas.csv and the durable
-    gradebook.sqlite into --out. Every file runs in its own sandboxed child.
+    Writes grades.csv, results.json, feedback/<student>.md, canvas.csv, report.html and the
+    durable gradebook.sqlite into --out. Every file runs in its own sandboxed child.
     """
     from grader.classgrade import run, summary_report
     from grader.course import extras
@@ -141,3 +141,18 @@ def _gradescope(
         report.emit_json({"results": str(target), "score": data["score"]})
     else:
         report.console().print(f"[pass]score {data['score']}[/] written to {markup(target)}")
+
+
+@click.command("report")
+@click.argument("grades_dir", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print where the report went as JSON.")
+def report_command(grades_dir: Path, as_json: bool) -> None:
+    """Rebuild GRADES_DIR/report.html from GRADES_DIR/gradebook.sqlite alone."""
+    from grader.classgrade import html_report
+    from grader.course.info import load_course
+
+    path = html_report.rebuild(grades_dir, load_course())
+    if as_json:
+        report.emit_json({"report": str(path)})
+        return
+    report.console().print(f"[pass]Class report written:[/] {markup(path)}")

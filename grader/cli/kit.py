@@ -17,8 +17,9 @@ from rich.table import Table
 
 from grader.classgrade import gradescope_bundle as gradescope
 from grader.classgrade import similarity as sim
+from grader.core.errors import InputError
 from grader.core.untrusted import markup
-from grader.course.info import Exercise, load_course
+from grader.course.info import Course, Exercise, load_course
 from grader.grading import report
 
 __all__ = ["gradescope_bundle", "release", "similarity"]
@@ -108,6 +109,7 @@ def similarity(
     found = sim.similarity(
         course, submissions, exercises=chosen, out_dir=out_dir, threshold=threshold
     )
+    rebuilt = _class_report(out_dir, course)
     if as_json:
         report.emit_json(found.to_dict())
         return
@@ -138,6 +140,21 @@ def similarity(
     con.print(f"[muted]CSV: {markup(found.csv)}[/]")
     for exercise, path in found.html.items():
         con.print(f"[muted]HTML ({markup(exercise)}): {markup(path)}[/]")
+    if rebuilt:
+        con.print(f"[muted]Class report updated with these pairs: {markup(rebuilt)}[/]")
+
+
+def _class_report(out_dir: Path, course: Course) -> str | None:
+    """Rebuild report.html when --out is a grades folder or its similarity/ subfolder."""
+    from grader.classgrade import html_report
+
+    for folder in (out_dir, out_dir.parent):
+        if (folder / "gradebook.sqlite").is_file():
+            try:
+                return str(html_report.rebuild(folder, course))
+            except InputError as exc:
+                report.console(stderr=True).print(f"[warn]⚠ {markup(str(exc))}[/]")
+    return None
 
 
 @click.command(name="gradescope-bundle")

@@ -35,6 +35,7 @@ class LazyGroup(click.Group):
         "quiz": "grader.cli.quiz:quiz",
         "content": "grader.cli.study:content",
         "grade": "grader.cli.instructor:grade",
+        "report": "grader.cli.instructor:report_command",
         "release": "grader.cli.kit:release",
         "similarity": "grader.cli.kit:similarity",
         "gradescope-bundle": "grader.cli.kit:gradescope_bundle",
