@@ -12,12 +12,15 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from fsrs import Card
 
 from grader.course.store import ensure_added_tables, transaction
-from grader.grading.results import ExerciseResult
 from grader.study.cards import DIRECTIONS, ensure_schema, iso
+
+if TYPE_CHECKING:  # a result is read, never built, here
+    from grader.grading.results import ExerciseResult
 
 
 @dataclass(frozen=True)
