@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-SAMPLE = '''
+SAMPLE = """
 import pytest
 from conftest import ISOLATIONS, needs_bwrap
 
@@ -35,7 +35,7 @@ def test_skips_inside():
 
 def test_skips_for_another_reason():
     pytest.skip("no GPU")
-'''
+"""
 
 
 def pytest_in(folder: Path, *args: str, require: bool) -> subprocess.CompletedProcess:
