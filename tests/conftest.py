@@ -12,12 +12,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 HAS_BWRAP = shutil.which("bwrap") is not None
+# CI sets this where it installed bubblewrap: a test that needs it then fails, never skips.
+REQUIRE_BWRAP = os.environ.get("DLGRADE_REQUIRE_BWRAP") == "1"
+NO_BWRAP = "bubblewrap is not installed"
+# Every test that cannot run without bubblewrap carries this mark (reason optional).
+needs_bwrap = pytest.mark.needs_bwrap
 ISOLATIONS = [
-    pytest.param(
-        True,
-        id="bubblewrap",
-        marks=pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed"),
-    ),
+    pytest.param(True, id="bubblewrap", marks=needs_bwrap),
     pytest.param(False, id="rlimits"),
 ]
 
@@ -32,6 +33,37 @@ def patched_solution(exercise_id: str, patch: list[dict[str, str]]) -> str:
         assert count == 1, f"{exercise_id}: an edit's old text stands {count} times, not once"
         source = source.replace(edit["old"], edit["new"])
     return source
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "needs_bwrap(reason): skip without bubblewrap; fail instead under DLGRADE_REQUIRE_BWRAP=1",
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    mark = item.get_closest_marker("needs_bwrap")
+    if mark is None or HAS_BWRAP:
+        return
+    reason = mark.kwargs.get("reason") or (mark.args[0] if mark.args else NO_BWRAP)
+    if REQUIRE_BWRAP:
+        pytest.fail(f"DLGRADE_REQUIRE_BWRAP=1, but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Under DLGRADE_REQUIRE_BWRAP=1, any skip that names bubblewrap is a failure too (a
+    skip written without the mark, or raised inside a test, cannot hide a mode)."""
+    outcome = yield
+    report = outcome.get_result()
+    if not (REQUIRE_BWRAP and not HAS_BWRAP and report.skipped):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if "bwrap" in reason or "bubblewrap" in reason:
+        report.outcome = "failed"
+        report.longrepr = f"DLGRADE_REQUIRE_BWRAP=1, but skipped: {reason}"
 
 
 @pytest.fixture(autouse=True)

@@ -6,11 +6,11 @@ import json
 import sqlite3
 
 import pytest
-from conftest import HAS_BWRAP
+from conftest import needs_bwrap
 from test_class_grade import buggy, run_grade, solution, without_timing, write
 
 distributed = pytest.importorskip("distributed")
-pytestmark = pytest.mark.skipif(not HAS_BWRAP, reason="class grading is strict: needs bwrap")
+pytestmark = needs_bwrap(reason="class grading is strict: needs bwrap")
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import HAS_BWRAP, ROOT
+from conftest import ROOT, needs_bwrap
 from test_sandbox import uid_processes
 
 from grader.classgrade.csv_cells import cell
@@ -31,7 +31,7 @@ from grader.grading.engine import Submission, grade_many
 from grader.sandbox.launch import BASE_UID, UID_RANGE
 from grader.sandbox.runner import Sandbox
 
-pytestmark = pytest.mark.skipif(not HAS_BWRAP, reason="class grading is strict: needs bwrap")
+pytestmark = needs_bwrap(reason="class grading is strict: needs bwrap")
 
 SEED = "7"
 SOLUTIONS, STUBS = ROOT / "solutions", ROOT / "exercises"
@@ -375,37 +375,3 @@ def test_kill_9_then_resume_reproduces_an_uninterrupted_run(graded, tmp_path):
         assert (out / "feedback" / report.name).read_bytes() == report.read_bytes()
     assert 'id="incomplete"' not in (out / "report.html").read_text(encoding="utf-8")
     assert uid_processes(LEARNER_UIDS) == []
-
-
-def test_without_bubblewrap_grading_stops_with_a_one_line_hint(graded, tmp_path):
-    done = run_grade(
-        graded["root"],
-        "--out",
-        tmp_path / "g",
-        home=tmp_path / "home",
-        env={"PATH": "/nonexistent"},
-    )
-    assert done.returncode == 3
-    assert "apt-get install bubblewrap" in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1
-    assert not (tmp_path / "g").exists()
-
-
-def test_no_sandbox_grades_with_a_loud_warning(tmp_path):
-    write(tmp_path / "class" / "ann", {"00_weighted_sum.py": solution("00_weighted_sum")})
-    done = run_grade(
-        tmp_path / "class",
-        "--out",
-        tmp_path / "g",
-        "--no-sandbox",
-        "--json",
-        "--exercise",
-        "00",
-        home=tmp_path / "home",
-        env={"PATH": "/nonexistent"},
-    )
-    assert done.returncode == 0, done.stderr
-    assert "WARNING" in done.stderr and "--no-sandbox" in done.stderr
-    summary = json.loads(done.stdout)
-    assert summary["isolation"] == ["rlimits"]
-    assert (tmp_path / "g" / "grades.csv").read_text().splitlines()[1] == "ann,26,26"

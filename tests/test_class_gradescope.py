@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-import pytest
-from conftest import HAS_BWRAP
+from conftest import needs_bwrap
 from pydantic import BaseModel, ConfigDict
 from test_class_grade import buggy, run_grade, solution, write
 
@@ -59,7 +58,7 @@ class Results(_Spec):
     leaderboard: list[LeaderboardEntry] | None = None
 
 
-@pytest.mark.skipif(not HAS_BWRAP, reason="grading is strict: needs bwrap")
+@needs_bwrap(reason="grading is strict: needs bwrap")
 def test_gradescope_results_follow_the_documented_format(tmp_path):
     submission = tmp_path / "submission"
     write(

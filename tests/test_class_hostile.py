@@ -17,7 +17,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, HAS_BWRAP, ROOT
+from conftest import FIXTURES, ROOT, needs_bwrap
 from test_class_grade import run_grade, solution, write
 from test_sandbox import uid_processes
 
@@ -160,7 +160,7 @@ def scores(out: Path) -> dict[str, dict]:
     return {row["student"]: row["exercises"]["00_weighted_sum"] for row in data["students"]}
 
 
-@pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
+@needs_bwrap(reason="bubblewrap is not installed")
 def test_hostile_submissions_are_contained_and_classmates_keep_full_marks(tmp_path):
     listener = socket.create_server(("127.0.0.1", 0))
     listener.setblocking(False)

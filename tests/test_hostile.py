@@ -10,7 +10,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, HAS_BWRAP, ISOLATIONS, ROOT
+from conftest import FIXTURES, ISOLATIONS, ROOT, needs_bwrap
 from test_sandbox import uid_processes
 
 from grader.course.info import load_course
@@ -74,13 +74,13 @@ def test_a_daemon_left_behind_does_not_survive_grading(strict):
         assert uid_processes(box.uid) == []
 
 
-@pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
+@needs_bwrap(reason="bubblewrap is not installed")
 def test_the_strict_sandbox_hides_solutions_and_checks():
     result, hostile, _honest, _ = run("reads_solution", strict=True, call_timeout=60)
     assert result.passed, [c.message for c in hostile if not c.passed]
 
 
-@pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
+@needs_bwrap(reason="bubblewrap is not installed")
 def test_files_written_by_learner_code_stay_in_the_sandbox():
     planted = Path("/tmp/dlgrade-planted")
     planted.unlink(missing_ok=True)

@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, HAS_BWRAP, ROOT, patched_solution
+from conftest import FIXTURES, HAS_BWRAP, ROOT, needs_bwrap, patched_solution
 
 from grader.course.info import load_course
 from grader.course.paths import hidden_from_sandbox
@@ -115,7 +115,7 @@ def test_a_train_model_that_never_returns_times_out_and_grading_finishes(graded)
     ]
 
 
-@pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
+@needs_bwrap(reason="bubblewrap is not installed")
 def test_learner_code_cannot_find_the_test_images(graded):
     found = checks(graded["peeks_at_test_data"])
     assert all(found[name].passed for name in PREPARE), [found[n].message for n in PREPARE]

@@ -17,13 +17,13 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, HAS_BWRAP, ROOT, as_ordinary_user, patched_solution
+from conftest import FIXTURES, ROOT, as_ordinary_user, needs_bwrap, patched_solution
 
 IS_ROOT = os.geteuid() == 0
 MODES = [
     pytest.param(
         "bubblewrap",
-        marks=pytest.mark.skipif(not (HAS_BWRAP and IS_ROOT), reason="needs root and bwrap"),
+        marks=[needs_bwrap, pytest.mark.skipif(not IS_ROOT, reason="needs root")],
     ),
     pytest.param("rlimits-root", marks=pytest.mark.skipif(not IS_ROOT, reason="needs root")),
     pytest.param("rlimits-user"),

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import HAS_BWRAP, ROOT, as_ordinary_user
+from conftest import ROOT, as_ordinary_user, needs_bwrap
 
 from grader.sandbox.errors import SandboxError, runtime_fault
 from grader.sandbox.runner import Sandbox
@@ -21,7 +21,7 @@ IS_ROOT = os.geteuid() == 0
 MODES = [
     pytest.param(
         "bubblewrap",
-        marks=pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed"),
+        marks=needs_bwrap(reason="bubblewrap is not installed"),
     ),
     pytest.param("rlimits-root", marks=pytest.mark.skipif(not IS_ROOT, reason="needs root")),
     pytest.param("rlimits-user"),

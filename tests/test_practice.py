@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import HAS_BWRAP, ROOT
+from conftest import ROOT, needs_bwrap
 
 from grader.core.errors import InputError
 from grader.course.info import load_course
@@ -250,7 +250,7 @@ def _dlgrade(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Completed
     )
 
 
-@pytest.mark.skipif(not HAS_BWRAP, reason="class grading is strict: needs bubblewrap")
+@needs_bwrap(reason="class grading is strict: needs bubblewrap")
 def test_a_lookup_table_of_the_practice_cases_passes_practice_and_fails_graded_cases(
     monkeypatch, tmp_path, dlgrade_home
 ):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import HAS_BWRAP, ISOLATIONS, ROOT
+from conftest import ISOLATIONS, ROOT, needs_bwrap
 
 from grader.sandbox import spawn as spawn_module
 from grader.sandbox.errors import (
@@ -461,7 +461,7 @@ def test_a_runtime_under_the_sandboxs_own_paths_is_refused_not_shadowed(inside, 
         launch.bwrap_command("bwrap", Path("/tmp/work"), Limits(), [])
 
 
-@pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
+@needs_bwrap(reason="bubblewrap is not installed")
 def test_an_overlapping_runtime_falls_back_in_auto_mode_and_leaves_no_workdir(monkeypatch):
     import glob
     import tempfile
