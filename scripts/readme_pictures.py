@@ -95,6 +95,37 @@ def loop_screen(course: Path, env: dict[str, str]) -> str:
     return passed[: passed.rindex("q quit") + len("q quit")] + "\x1b[0m"
 
 
+CLASS = {  # student -> the variant of each exercise 00-03 they hand in
+    "ada": ("reference", "reference", "reference", "reference"),
+    "ben": ("bias_forgotten", "reference", "reference", "wrong_sign"),
+    "chloé": ("reference", "derivative_of_z", "reference", "reference"),
+    "dev": ("reference", "reference", "updates_when_correct_always_add", "stub"),
+    "eli": ("stub", "stub", "stub", "stub"),
+    "fay": ("reference", "softmax_wrong_axis", "reference", "gradient_not_averaged"),
+    "gus": ("weights_transposed", "reference", "predict_bias_forgotten", "reference"),
+    "hana": ("reference", "reference", "reference", "output_sigmoid_derivative_missing"),
+}
+
+
+def class_summary(env: dict[str, str], tmp: Path) -> str:
+    """`dlgrade grade` on a small class of reference, known-mistake and untouched files."""
+    exercises = ("00_weighted_sum", "01_activations", "02_perceptron", "03_backprop")
+    submissions = tmp / "submissions"
+    for student, variants in CLASS.items():
+        folder = submissions / student
+        folder.mkdir(parents=True)
+        for exercise, variant in zip(exercises, variants, strict=True):
+            if variant == "stub":
+                text = (ROOT / "exercises" / f"{exercise}.py").read_text()
+            elif variant == "reference":
+                text = (ROOT / "solutions" / f"{exercise}.py").read_text()
+            else:
+                text = patched(exercise, variant)
+            (folder / f"{exercise}.py").write_text(text)
+    argv = ["grade", str(submissions), "--out", str(tmp / "grades"), "--seed", "1"]
+    return run(argv, tmp, env)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
@@ -111,6 +142,8 @@ def main() -> None:
         shown = run(["check", "01_activations"], course, env)
         print(save(shown, "dlgrade check 01_activations", "check.svg"))
         print(save(loop_screen(course, env), "dlgrade (the course loop)", "loop.svg"))
+        summary = class_summary(env, Path(tmp))
+        print(save(summary, "dlgrade grade submissions/", "class-summary.svg"))
 
 
 if __name__ == "__main__":

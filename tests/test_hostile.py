@@ -24,7 +24,9 @@ EXERCISE = COURSE.get("00_weighted_sum")
 
 
 def run(fixture: str, strict: bool, call_timeout: float = 1.5):
-    limits = dataclasses.replace(EXERCISE.sandbox_limits(), call_timeout=call_timeout)
+    limits = dataclasses.replace(
+        EXERCISE.sandbox_limits(), call_timeout=call_timeout, time_budget=max(60, call_timeout)
+    )
     box = Sandbox(limits, strict=strict, hide=hidden_from_sandbox())
     try:
         result = grade(COURSE, EXERCISE, HOSTILE / f"{fixture}.py", sandbox=box)

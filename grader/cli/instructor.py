@@ -32,7 +32,13 @@ def _cores() -> int:
 @click.option(
     "--resume", is_flag=True, help="Finish the gradebook in --out: grade what is missing."
 )
-@click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds per exercise per student.")
+@click.option(
+    "--budget",
+    "--timeout",
+    "timeout",
+    type=click.FloatRange(min=0.1),
+    help="Seconds per exercise per student (default: the exercise's time_budget).",
+)
 @click.option("--quick", is_flag=True, help="04_mnist_mlp: train on a small fixed slice.")
 @click.option("--seed", type=int, help="Seed for the checks' inputs (stored; reused by --resume).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")

@@ -20,6 +20,11 @@ from grader.course.info import load_course
 from grader.grading import progress, report
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+BUDGET = click.option(
+    "--budget",
+    type=click.FloatRange(min=0.1),
+    help="Seconds all of one file's calls may take (default: the exercise's time_budget).",
+)
 
 
 class LazyGroup(click.Group):
@@ -109,6 +114,7 @@ def init(directory: Path, as_json: bool) -> None:
 @click.option("--solution", is_flag=True, help="Grade the reference solution.")
 @click.option("--seed", type=int, help="Repeat a run with the seed its header printed.")
 @click.option("--quick", is_flag=True, help="04_mnist_mlp: train on a small fixed slice.")
+@BUDGET
 @JSON
 def check(
     exercises: tuple[str, ...],
@@ -116,6 +122,7 @@ def check(
     solution: bool,
     seed: int | None,
     quick: bool,
+    budget: float | None,
     as_json: bool,
 ) -> None:
     """Grade EXERCISES (default: all) check by check."""
@@ -136,7 +143,13 @@ def check(
     results = []
     key = str(ws.root) if ws else None
     for target, result in checking.run(
-        course, chosen, workspace_key=key, seed=seed, options={"quick": quick}, on_event=progress
+        course,
+        chosen,
+        workspace_key=key,
+        seed=seed,
+        options={"quick": quick},
+        budget=budget,
+        on_event=progress,
     ):
         if progress:
             progress.close()

@@ -48,6 +48,7 @@ class ExerciseLimits:
     cpu_seconds: int | None = None
     call_timeout: float | None = None
     load_timeout: float | None = None
+    time_budget: float | None = None
     processes: int | None = None
     file_size_mb: int | None = None
     imports: tuple[str, ...] = ()

@@ -88,6 +88,7 @@ def run(
     workspace_key: str | None,
     seed: int | None = None,
     options: dict[str, Any] | None = None,
+    budget: float | None = None,
     on_event: Callable[[Any], None] | None = None,
 ) -> Iterator[tuple[Target, ExerciseResult]]:
     """Grade each target in turn, recording attempts on the learner's own files."""
@@ -104,6 +105,7 @@ def run(
                     seed=seed,
                     display_name=target.shown,
                     options=options,
+                    budget=budget,
                     on_event=on_event,
                 )
             except SandboxError as exc:

@@ -154,12 +154,15 @@ def grade_many(
 ) -> list[ExerciseResult]:
     """Grade several files against one exercise in a single pytest session and sandbox.
 
-    ``budget`` caps the wall-clock time each file's calls may take in all;
+    ``budget`` caps the wall-clock time each file's calls may take in all (default: the
+    exercise's ``time_budget``);
     ``on_result`` is called as soon as each file's result is known; ``reference``
     replaces the reference solution or practice pool (the pool's recorder uses it).
     """
     if reference is None:
         reference = practice.reference_for(course, exercise, seed)
+    if budget is None:
+        budget = sandbox.limits.time_budget
     jobs = []
     driver = driver_source(exercise)
     for sub in submissions:
@@ -235,6 +238,7 @@ def grade(
     strict: bool | None = None,
     display_name: str | None = None,
     options: dict | None = None,
+    budget: float | None = None,
     on_event: Callable[[Any], None] | None = None,
 ) -> ExerciseResult:
     """Run ``exercise``'s checks against the learner file at ``path``."""
@@ -251,6 +255,7 @@ def grade(
             sandbox=box,
             seed=seed,
             options=options,
+            budget=budget,
             on_event=on_event,
         )
     finally:

@@ -120,7 +120,7 @@ class Learner:
         left = self._deadline - now
         if left <= 0:
             raise LearnerTimeout(
-                f"the time budget of {self.budget:g} s for this exercise is used up"
+                f"time budget used up: this exercise's calls may take {self.budget:g} s in all"
             )
         return min(wanted or self.sandbox.limits.call_timeout, left)
 
@@ -149,6 +149,7 @@ class Learner:
     ) -> Any:
         """Call ``fn`` in the child and return its decoded result."""
         self._last = (fn, args, kwargs or {})
+        self._timeout(timeout)  # a used-up budget fails the call before any reload
         self.ensure_loaded()
         call_id, reply = _grader_side(self.sandbox.call)(
             fn,

@@ -75,6 +75,7 @@ class Limits:
     processes: int = 64
     call_timeout: float = 10.0
     load_timeout: float = 15.0
+    time_budget: float = 60.0  # wall-clock seconds all of one file's calls may take together
     output_kb: int = 64
     max_frame_mb: int = 64
     tmp_mb: int = 64
