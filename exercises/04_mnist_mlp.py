@@ -30,8 +30,8 @@ then measures it on 10,000 test images it never showed you.
      small when the softmax puts high confidence on the true digit) and the metric to report
      (accuracy, the share of images whose most confident output is the true digit).
 3. ``train_model`` runs the learning loop with ``model.fit``.
-   * A batch is the group of images whose errors are averaged for one weight update; with
-     128 images per batch, one pass over 60,000 images makes 469 updates.
+   * A batch is the group of images whose errors are averaged for one weight update, so one
+     pass over the images makes one update per batch (the last batch may be smaller).
    * An epoch is one complete pass over the training images. A handful of epochs is enough
      here; each one takes a couple of seconds on two CPU cores.
    * Budget: aim for at most about 20 seconds of training on all 60,000 images (the

@@ -62,6 +62,22 @@ def test_a_changed_result_or_a_missing_call_counts_as_a_difference():
         assert practice_pool.differences(pool, other)
 
 
+def test_a_call_whose_key_moved_counts_only_if_its_result_changed():
+    exercise = COURSE.get("00_weighted_sum")
+    pool = practice.load_pool(COURSE, exercise)
+    seed = pool.seeds[0]
+    first = sorted(pool.cases[seed])[0]
+    moved = {k: v for k, v in pool.cases[seed].items() if k != first}
+
+    def other(table):
+        return practice.Pool(pool.exercise, pool.seeds, pool.functions, {**pool.cases, seed: table})
+
+    same_result = {**moved, "0" * 32: pool.cases[seed][first]}
+    assert practice_pool.differences(pool, other(same_result)) == []
+    new_result = {**moved, "0" * 32: practice.encode_value(123.0)}
+    assert practice_pool.differences(pool, other(new_result))
+
+
 def test_keys_ignore_rounding_noise_and_nothing_else():
     x = np.random.default_rng(1).normal(size=(3, 4))
     key = practice.case_key("f", (x, 0.1), {"b": 2})
