@@ -434,6 +434,11 @@ def test_short_answers_accept_articles_plurals_and_aliases(accepted, typed, righ
         (97.86, "What accuracy, in percent?", "97.86%", True),
         (97.86, "What share (%) was right?", "97.86 %", True),
         (97.86, "What accuracy, as a percentage?", "97,86 %", True),
+        (13, "How many trillion US dollars is it?", "13 trillion", True),
+        (13, "How many trillion US dollars is it?", "$13 trillion", True),
+        (13, "How many trillion US dollars is it?", "13 trillion dollars", True),
+        (469, "How many updates does one epoch make?", "469 updates", True),
+        (13, "How many trillion US dollars is it?", "14 trillion", False),
     ],
 )
 def test_numbers_accept_the_forms_people_type(answer, prompt, typed, right) -> None:
@@ -449,6 +454,7 @@ def test_numbers_accept_the_forms_people_type(answer, prompt, typed, right) -> N
         ("How many?", "1,000.5,3", "could not read '1,000.5,3' as a number"),
         ("How many?", "1.000,5", "could not read '1.000,5' as a number"),
         ("How many?", "inf", "could not read 'inf' as a number"),
+        ("How many trillion?", "13 billion", "could not read '13 billion' as a number"),
     ],
 )
 def test_an_unreadable_number_gets_a_note(prompt, typed, note) -> None:

@@ -3,8 +3,9 @@
 Short answers: case, spacing, hyphens, a leading article, a final full stop, plural forms and
 one typo in a long word do not matter, and the glossary's aliases of an accepted term count.
 Numbers: digit groups (``407,050``), a typographic minus, a decimal comma where it cannot be a
-digit group (``0,5``; ``1,000`` is a thousand) and a trailing ``%`` where the question asks
-for a percentage.
+digit group (``0,5``; ``1,000`` is a thousand), a trailing ``%`` where the question asks
+for a percentage, and trailing words or a leading ``$`` that the question itself names
+("13 trillion" to "How many trillion US dollars...?").
 """
 
 from __future__ import annotations
@@ -46,9 +47,28 @@ def asks_percent(prompt: str) -> bool:
     return bool(PERCENT_WORDS.search(prompt))
 
 
-def parse_number(text: str, *, percent: bool = False) -> Decimal:
+def _without_named_units(text: str, prompt: str) -> str:
+    """``text`` without trailing words (and a leading $) that the prompt names as the unit."""
+    named = {inflection.singularize(w) for w in re.findall(r"[a-z]+", prompt.lower())}
+    if "dollar" in named:
+        text = re.sub(r"^(US|USD)?\s*\$\s*", "", text, flags=re.IGNORECASE)
+    head, _, tail = text.partition(" ")
+    words = re.findall(r"[A-Za-z]+", tail)
+    if (
+        head
+        and words
+        and " ".join(words) == tail.strip()
+        and all(inflection.singularize(w.lower()) in named for w in words)
+    ):
+        return head
+    return text
+
+
+def parse_number(text: str, *, percent: bool = False, prompt: str = "") -> Decimal:
     """What a person means by ``text`` as a number; Unreadable with a note if it means none."""
     cleaned = unicodedata.normalize("NFKC", text).strip()
+    if prompt:
+        cleaned = _without_named_units(cleaned, prompt)
     for sign in MINUS_SIGNS:
         cleaned = cleaned.replace(sign, "-")
     for space in GROUP_SPACES:

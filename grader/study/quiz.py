@@ -161,7 +161,7 @@ def check(question: Question, text: str, content: Content | None = None) -> tupl
         right = truth(text) == question.answer
         return right, [] if right else [question.feedback]
     if isinstance(question, NumericQuestion):
-        value = parse_number(text, percent=asks_percent(question.prompt))
+        value = parse_number(text, percent=asks_percent(question.prompt), prompt=question.prompt)
         if _close(value, question.answer, question.tolerance):
             return True, []
         hits = [
