@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -347,11 +347,7 @@ def quiz_mastery(
 ) -> dict[str, tuple[int, int]]:
     """Per topic: (questions right at their latest attempt, questions in the topic)."""
     content = content or load_content()
-    latest = _latest(conn)
-    mastery: dict[str, tuple[int, int]] = {}
-    for question in content.questions.values():
-        right, total = mastery.get(question.topic, (0, 0))
-        mastery[question.topic] = (right + latest.get(question.id, False), total + 1)
+    mastery = _mastery(conn, content, lambda q: (q.topic,))
     return {topic: mastery[topic] for topic in [*content.topics, *mastery] if topic in mastery}
 
 
@@ -359,13 +355,19 @@ def exercise_mastery(
     conn: sqlite3.Connection, content: Content | None = None
 ) -> dict[str, tuple[int, int]]:
     """Per exercise: (its questions right at their latest attempt, its questions)."""
-    content = content or load_content()
+    return _mastery(conn, content or load_content(), lambda q: q.exercises)
+
+
+def _mastery(
+    conn: sqlite3.Connection, content: Content, groups: Callable[[Question], Iterable[str]]
+) -> dict[str, tuple[int, int]]:
+    """Per group of questions: (right at their latest attempt, how many)."""
     latest = _latest(conn)
     mastery: dict[str, tuple[int, int]] = {}
     for question in content.questions.values():
-        for exercise in question.exercises:
-            right, total = mastery.get(exercise, (0, 0))
-            mastery[exercise] = (right + latest.get(question.id, False), total + 1)
+        for group in groups(question):
+            right, total = mastery.get(group, (0, 0))
+            mastery[group] = (right + latest.get(question.id, False), total + 1)
     return mastery
 
 
