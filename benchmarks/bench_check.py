@@ -2,7 +2,7 @@
 
 Runs the real command in a fresh process (imports, sandbox start, checks, report)
 against the reference solution and prints the median and worst of N runs.
-Goal (issue 2): <= 0.8 s per numpy exercise on 2 cores.
+Goal: <= 0.5 s per numpy exercise on 2 cores.
 
 The exercises take turns run by run, so a machine whose speed drifts (shared VMs do)
 slows them all alike; a fixed pure-Python loop is timed before and after to show how fast
@@ -10,8 +10,8 @@ the machine was. Python's bytecode cache is on, as on a learner's machine after 
 run (PYTHONDONTWRITEBYTECODE is dropped from the environment).
 
 With ``--against DIR`` (another checkout, say a git worktree of an older commit) every
-run of an exercise here is followed by one of the same exercise there, so a before/after
-comparison sees the same machine speed on both sides.
+run of an exercise here is followed by one of the same exercise there, so both checkouts
+are timed at the same machine speed.
 
     python benchmarks/bench_check.py [--runs 9] [--against DIR]
 """
