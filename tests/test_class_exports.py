@@ -11,8 +11,9 @@ from rich.console import Console
 
 from grader.classgrade import analytics, gradebook
 from grader.classgrade.csv_cells import cell
-from grader.classgrade.exports import feedback_name, write_all
+from grader.classgrade.exports import write_all
 from grader.classgrade.feedback import code, escape
+from grader.classgrade.names import digest, feedback_names
 from grader.classgrade.run import missing_result
 from grader.classgrade.summary_report import ProgressView, render
 from grader.core.errors import InputError
@@ -67,13 +68,26 @@ def make_gradebook(tmp_path, rows: dict[str, dict]):
 
 
 def test_feedback_names_are_safe_distinct_and_stable():
-    names = [feedback_name(s) for s in ODD_IDS]
+    names = list(feedback_names(ODD_IDS).values())
     assert len(set(names)) == len(set(n.lower() for n in names)) == len(ODD_IDS)
     for name in names:
         assert "/" not in name and "\\" not in name and "\n" not in name
         assert not name.startswith((".", "-")) and name.endswith(".md") and len(name) < 80
         assert name.isascii()
-    assert feedback_name("Zoë") == feedback_name("Zoë")
+    assert feedback_names(ODD_IDS) == feedback_names(reversed(ODD_IDS))
+
+
+def test_feedback_is_named_after_the_student_and_colliding_names_get_a_hash():
+    names = feedback_names(["ann", "Zoë", "zoë", "bob smith", "bob-smith", "bob-smith-x"])
+    assert names["ann"] == "ann.md" and names["bob-smith-x"] == "bob-smith-x.md"
+    # "Zoë" and "zoë" fold to the same name (also on a case-insensitive disk): both hashed
+    assert names["Zoë"] == f"Zoe-{digest('Zoë')}.md" and names["zoë"] == f"zoe-{digest('zoë')}.md"
+    assert names["bob smith"] == f"bob-smith-{digest('bob smith')}.md"
+    assert names["bob-smith"] == f"bob-smith-{digest('bob-smith')}.md"
+    # an id that is itself "<name>-<hash>" of a clashing classmate cannot take their file
+    sneaky = f"bob-smith-{digest('bob smith')}"
+    tricky = feedback_names(["bob smith", "bob-smith", sneaky])
+    assert len(set(tricky.values())) == 3
 
 
 def test_odd_student_ids_survive_the_csv_and_the_exports_are_deterministic(tmp_path):
@@ -96,7 +110,7 @@ def test_odd_student_ids_survive_the_csv_and_the_exports_are_deterministic(tmp_p
     }
     assert again == first
     assert sorted(p.name for p in (tmp_path / "feedback").iterdir()) == sorted(
-        feedback_name(s) for s in ODD_IDS
+        feedback_names(ODD_IDS).values()
     )
 
 
@@ -104,7 +118,7 @@ def test_student_ids_that_look_like_formulas_stay_text_in_spreadsheets(tmp_path)
     ids = ['=HYPERLINK("http://evil.example","x")', "+1+1", "@SUM(A1)", "-2", "ada"]
     conn = make_gradebook(tmp_path, {s: fake_result(set(EXERCISE.points)) for s in ids})
     data = write_all(conn, tmp_path, COURSE)
-    for name, column in (("grades.csv", 0), ("canvas.csv", 3)):
+    for name, column in (("grades.csv", 0), ("canvas.csv", 0)):
         text = (tmp_path / name).read_text(encoding="utf-8")
         cells = [r[column] for r in csv.reader(io.StringIO(text))]
         shown = {c for c in cells if c.lstrip("'") in ids}
@@ -118,7 +132,7 @@ def test_learner_text_cannot_inject_markdown_into_feedback(tmp_path):
         tmp_path, {"mallory": fake_result(set(), output="```\n# hi\n" + nasty, message=nasty)}
     )
     write_all(conn, tmp_path, COURSE)
-    text = (tmp_path / "feedback" / feedback_name("mallory")).read_text(encoding="utf-8")
+    text = (tmp_path / "feedback" / "mallory.md").read_text(encoding="utf-8")
     outside, fence = [], None
     for line in text.splitlines():
         if fence is None and line.startswith("```"):

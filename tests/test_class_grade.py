@@ -24,7 +24,7 @@ from conftest import ROOT, needs_bwrap
 from test_sandbox import uid_processes
 
 from grader.classgrade.csv_cells import cell
-from grader.classgrade.exports import feedback_name
+from grader.classgrade.names import feedback_names
 from grader.course.info import load_course
 from grader.course.paths import hidden_from_sandbox
 from grader.grading.engine import Submission, grade_many
@@ -256,7 +256,7 @@ def test_bad_submissions_are_refused_per_student_while_the_rest_grade(graded):
 def test_every_student_gets_a_safely_named_feedback_report(graded):
     folder = graded["out"] / "feedback"
     names = sorted(p.name for p in folder.iterdir())
-    assert names == sorted(feedback_name(s) for s in graded["students"])
+    assert names == sorted(feedback_names(graded["students"]).values())
     assert all(not n.startswith((".", "-")) and "/" not in n and "\n" not in n for n in names)
     bob = graded["students"]["bob smith"]
     text = (graded["out"] / bob["feedback"]).read_text(encoding="utf-8")

@@ -1,25 +1,25 @@
 """Files for people and other tools, derived only from the gradebook, deterministically.
 
-``grades.csv`` (student, one column per exercise, total; no timings), ``results.json``
-(every student × exercise × check; rows and keys sorted; it keeps the ``duration`` timing
-fields, so two runs compare equal once those are removed), ``feedback/<name>.md`` (one
-report per student under a file name safe for any id; results.json maps id -> file) and
-``canvas.csv`` (Canvas gradebook import: rows matched on "SIS Login ID" = the student id).
+``grades.csv`` (student, one column per exercise, total; no timings; with a late policy
+also ``raw_total``, ``late_days`` and ``late_penalty_percent``), ``results.json`` (every
+student × exercise × check; rows and keys sorted; it keeps the ``duration`` timing fields,
+so two runs compare equal once those are removed), ``feedback/<student>.md`` (one report
+per student under a file name safe for any id, see :mod:`grader.classgrade.names`;
+results.json maps id -> file) and ``canvas.csv`` (Canvas gradebook import: ``ID``, ``SIS
+User ID`` and ``SIS Login ID`` from the roster or the Canvas download names, left empty
+when unknown, never guessed from a folder name).
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
-import re
 import sqlite3
-import unicodedata
 from pathlib import Path
 from typing import Any
 
-from grader.classgrade import gradebook
+from grader.classgrade import gradebook, late, lms_store, names
 from grader.classgrade.csv_cells import cell
 from grader.classgrade.feedback import student_markdown
 from grader.core.atomic import write_text
@@ -30,30 +30,28 @@ CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 CANVAS_ASSIGNMENT = "dlgrade exercises"
 
 
-def feedback_name(student: str) -> str:
-    """A file name for ``student``'s report: ASCII, no separators, no leading dot or dash.
-
-    A short hash of the exact id keeps names distinct (also on case-insensitive disks).
-    """
-    ascii_id = unicodedata.normalize("NFKD", student).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^A-Za-z0-9_]+", "-", ascii_id).strip("-_")[:40] or "student"
-    digest = hashlib.sha256(student.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-    return f"{slug}-{digest}.md"
-
-
 def class_data(conn: sqlite3.Connection, course: Course) -> dict[str, Any]:
     """Everything the gradebook knows, as one plain, sorted structure (results.json)."""
     settings = gradebook.settings(conn)
     exercises = [course.get(e) for e in settings.exercises]
     stored = {(s, e): (status, r) for s, e, status, r in gradebook.results(conn)}
     errors = gradebook.grader_errors(conn)
+    infos = lms_store.infos(conn)
+    stored_policy = lms_store.meta(conn, "late_policy")
+    policy = late.Policy.from_dict(stored_policy) if stored_policy else None
+    everyone = gradebook.students(conn)
+    files = names.feedback_names(everyone)
     students = []
-    for student, notes in gradebook.students(conn).items():
+    for student, notes in everyone.items():
+        info = infos.get(student, {})
+        renamed = info.get("submitted_as", {})
         row: dict[str, Any] = {}
         for ex in exercises:
             status, result = stored.get((student, ex.id), (None, None))
             if result is not None:
                 row[ex.id] = {"status": status, **result}
+                if renamed.get(ex.file_name):
+                    row[ex.id]["submitted_as"] = renamed[ex.file_name]
             else:
                 message = errors.get((student, ex.id))
                 row[ex.id] = {
@@ -68,17 +66,23 @@ def class_data(conn: sqlite3.Connection, course: Course) -> dict[str, Any]:
         # A student with an exercise not graded has no total yet: never a partial sum or a 0.
         scores = [r["score"] for r in row.values()]
         total = None if None in scores else sum(scores)
-        students.append(
-            {
-                "student": student,
-                "seed": settings.seed_for(student),
-                "feedback": f"{FEEDBACK_DIR}/{feedback_name(student)}",
-                "notes": notes,
-                "total": total,
-                "exercises": row,
-            }
-        )
-    return {
+        record = late.assess(policy, info.get("submitted_at"), total, bool(info.get("marked_late")))
+        entry = {
+            "student": student,
+            "seed": settings.seed_for(student),
+            "feedback": f"{FEEDBACK_DIR}/{files[student]}",
+            "notes": notes,
+            "total": record["total"] if record else total,
+            "exercises": row,
+        }
+        if info:
+            entry["lms"] = {k: v for k, v in info.items() if k != "submitted_as" and v}
+        if record is not None:
+            entry["raw_total"], entry["late"] = total, record
+        students.append(entry)
+    data = {
+        "layout": lms_store.meta(conn, "layout"),
+        "late_policy": policy.to_dict() if policy else None,
         "course": course.title,
         "seed": None if settings.secret else settings.seed,  # never the secret's source
         "budget": settings.budget,
@@ -87,19 +91,35 @@ def class_data(conn: sqlite3.Connection, course: Course) -> dict[str, Any]:
         "max_total": sum(e.max_score for e in exercises),
         "students": students,
     }
+    data["ids_missing"] = missing_ids(data)
+    return data
 
 
 def grades_csv(data: dict[str, Any]) -> str:
     ids = [e["id"] for e in data["exercises"]]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180: a CR in an id is quoted too
-    writer.writerow(["student", *ids, "total"])
+    policy = data.get("late_policy")
+    extra = ["raw_total", "late_days", "late_penalty_percent"] if policy else []
+    writer.writerow(["student", *ids, "total", *extra])
     for row in data["students"]:
         scores = [row["exercises"][e]["score"] for e in ids]
         shown = ("" if s is None else s for s in scores)
         total = "" if row["total"] is None else row["total"]
-        writer.writerow([cell(row["student"]), *shown, total])
+        more = []
+        if policy:
+            record = row["late"]
+            more = [
+                _blank(row["raw_total"]),
+                _blank(record["days_late"]),
+                f"{record['penalty_percent']:g}",
+            ]
+        writer.writerow([cell(row["student"]), *shown, total, *more])
     return buffer.getvalue()
+
+
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
 
 
 def canvas_csv(data: dict[str, Any]) -> str:
@@ -108,10 +128,21 @@ def canvas_csv(data: dict[str, Any]) -> str:
     writer.writerow([*CANVAS_COLUMNS, CANVAS_ASSIGNMENT])
     writer.writerow(["Points Possible", "", "", "", "", data["max_total"]])
     for row in data["students"]:
-        student = cell(row["student"])
+        lms = row.get("lms", {})
+        name = cell(lms.get("name") or row["student"])
+        ids = [cell(lms.get(k, "")) for k in ("lms_id", "sis_id", "login")]
         total = "" if row["total"] is None else row["total"]
-        writer.writerow([student, "", "", student, "", total])
+        writer.writerow([name, *ids, cell(lms.get("section", "")), total])
     return buffer.getvalue()
+
+
+def missing_ids(data: dict[str, Any]) -> list[str]:
+    """Students whose canvas.csv row has no id Canvas can match on (give --roster)."""
+    return [
+        row["student"]
+        for row in data["students"]
+        if not any(row.get("lms", {}).get(k) for k in ("lms_id", "sis_id", "login"))
+    ]
 
 
 def write_all(conn: sqlite3.Connection, out: Path, course: Course) -> dict[str, Any]:

@@ -82,6 +82,18 @@ def _exercise(info: dict[str, Any], result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _late(row: dict[str, Any]) -> str:
+    record = row["late"]
+    when = escape(record["submitted_at"])
+    if not record["days_late"]:
+        return f"Submitted {when}: on time."
+    return (
+        f"Submitted {when}: {record['days_late']} day(s) late, "
+        f"{record['penalty_percent']:g}% off: total {record['total']} "
+        f"(before the penalty {row['raw_total']})."
+    )
+
+
 def student_markdown(row: dict[str, Any], data: dict[str, Any]) -> str:
     """The report for one student row of the class data (see exports.class_data)."""
     lines = [
@@ -93,6 +105,8 @@ def student_markdown(row: dict[str, Any], data: dict[str, Any]) -> str:
         f"(`dlgrade check EXERCISE --seed {row.get('seed', data['seed'])}` repeats your run)",
         "",
     ]
+    if (row.get("late") or {}).get("days_late") is not None:
+        lines += [_late(row), ""]
     if row["notes"]:
         lines += ["Notes on your submission:", ""]
         lines += [f"- {escape(note)}" for note in row["notes"]] + [""]

@@ -15,6 +15,7 @@ from typing import Any
 from grader.classgrade import gradebook
 from grader.classgrade.analytics import histogram, summarize
 from grader.classgrade.exports import class_data
+from grader.classgrade.late import Policy
 from grader.classgrade.page_payload import number, payload
 from grader.core.untrusted import clip
 from grader.course.info import Course
@@ -47,6 +48,8 @@ def page(conn: sqlite3.Connection, out: Path, course: Course) -> dict[str, Any]:
         "accuracy": [a for a in (_accuracy(info, data) for info in data["exercises"]) if a],
         "checks": _checks(data),
         "students": [_row(row, data) for row in data["students"]],
+        "late": bool(data.get("late_policy")),
+        "renamed": any(_submitted_as(row) for row in data["students"]),
         "similarity": _similarity(out, {e["id"] for e in data["exercises"]}),
         "payload": payload(data),
     }
@@ -76,7 +79,15 @@ def _header(
         "runs": len(runs),
         "interrupted": sum(r.get("finished") is None for r in runs),
         "students": len(data["students"]),
+        "layout": data.get("layout"),
+        "late_policy": _policy(data.get("late_policy")),
     }
+
+
+def _policy(policy: dict[str, Any] | None) -> str | None:
+    if not policy:
+        return None
+    return Policy.from_dict(policy).describe()
 
 
 def _exercise(info: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
@@ -172,15 +183,46 @@ def _flags(row: dict[str, Any]) -> list[str]:
             flags.append(f"{ex} grader error")
         elif result["status"] == "not_graded":
             flags.append(f"{ex} not graded yet")
-    if row["notes"]:
-        flags.append(f"{len(row['notes'])} file(s) refused")
+    renamed = len(_submitted_as(row))
+    unknown = sum(n.startswith("not graded:") for n in row["notes"])
+    refused = len(row["notes"]) - renamed - unknown
+    lms = row.get("lms") or {}
+    if refused:
+        flags.append(f"{refused} file note(s)")
+    if unknown:
+        flags.append(f"{unknown} unknown file name(s)")
+    if lms.get("roster") == "unknown":
+        flags.append("not on the roster")
+    elif lms.get("roster") == "missing":
+        flags.append("nothing submitted")
     return flags
 
 
+def _submitted_as(row: dict[str, Any]) -> list[str]:
+    """ "original → exercise file" for each file graded under another name."""
+    return [
+        f"{r['submitted_as']} → {ex}" for ex, r in row["exercises"].items() if r.get("submitted_as")
+    ]
+
+
+def _late(row: dict[str, Any]) -> str:
+    record = row.get("late") or {}
+    if record.get("days_late") is None:
+        return "time unknown" if record else ""
+    if not record["days_late"]:
+        return "on time"
+    return f"{record['days_late']} d, −{record['penalty_percent']:g}%"
+
+
 def _row(row: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    record = row.get("late") or {}
     return {
         "student": row["student"],
         "total": row["total"],
+        "raw_total": row.get("raw_total", row["total"]),
+        "late": _late(row),
+        "late_percent": record.get("penalty_percent") or 0,
+        "submitted_as": _submitted_as(row),
         "scores": [row["exercises"][e["id"]] for e in data["exercises"]],
         "flags": _flags(row),
     }

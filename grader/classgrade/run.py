@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import __version__
-from grader.classgrade import gradebook, submissions
+from grader.classgrade import gradebook, late, layouts, lms_store, roster
 from grader.classgrade.analytics import Summary, summarize
 from grader.classgrade.exports import write_all
 from grader.classgrade.pool import Chunk, Job, run_local
@@ -52,6 +52,9 @@ class Request:
     sandbox: bool = True
     dask_scheduler: str | None = None
     quiet: bool = False
+    roster: Path | None = None
+    late_policy: late.Policy | None = None
+    submitted_at: Path | None = None
 
 
 def default_exercises(course: Course) -> list[Exercise]:
@@ -140,21 +143,62 @@ def grade_class(request: Request) -> Summary:
         raise GraderError(NO_BWRAP)
     if not request.dask_scheduler:
         work_folder(bubblewrap=request.sandbox and launch.bubblewrap() is not None)
+    members = roster.load(request.roster) if request.roster else None
+    times = late.submitted_at(request.submitted_at) if request.submitted_at else {}
+    download = None
+    if not request.resume:  # a download with nothing to grade leaves no --out behind
+        ids = tuple(course.get(e).id for e in request.exercises)
+        chosen = [course.get(e) for e in ids] or default_exercises(course)
+        download = find_students(request, chosen, members, times)
     with out_lock(out):
         conn, settings = _open(request, course)
         try:
-            return _grade(request, course, conn, settings)
+            if download is None:
+                chosen = [course.get(e) for e in settings.exercises]
+                download = find_students(request, chosen, members, times)
+            return _grade(request, course, conn, settings, download)
         finally:
             conn.close()
 
 
-def _grade(request: Request, course: Course, conn: Any, settings: gradebook.Settings) -> Summary:
-    exercises = [course.get(e) for e in settings.exercises]
-    found = submissions.discover(
+def find_students(
+    request: Request,
+    exercises: Sequence[Exercise],
+    members: list[roster.Member] | None,
+    times: dict[str, Any],
+) -> layouts.Download:
+    """The students of the download (roster and submission times applied); exit 2 if none."""
+    download = layouts.discover(
         request.submissions, [e.file_name for e in exercises], skip=[request.out]
     )
+    layouts.require_gradable(request.submissions, download)
+    if members is not None:
+        download.students, download.unknown = roster.apply(members, download.students)
+    for submitter in download.students:
+        for key in (submitter.student, submitter.login, submitter.lms_id, submitter.email):
+            if key and key in times:
+                submitter.submitted_at = times[key]
+                break
+    return download
+
+
+def _grade(
+    request: Request,
+    course: Course,
+    conn: Any,
+    settings: gradebook.Settings,
+    download: layouts.Download,
+) -> Summary:
+    exercises = [course.get(e) for e in settings.exercises]
+    found = [s.files for s in download.students]
+    lms_store.set_meta(conn, "layout", download.layout)
+    if request.late_policy is not None or not request.resume:
+        policy = request.late_policy.to_dict() if request.late_policy else None
+        lms_store.set_meta(conn, "late_policy", policy)
     done = gradebook.done(conn)
     tasks, digests = [], {}
+    for submitter in download.students:
+        lms_store.record(conn, submitter.student, submitter.info())
     for student in found:
         gradebook.record_student(conn, student.student, student.notes)
         for ex in exercises:
@@ -198,9 +242,23 @@ def _grade(request: Request, course: Course, conn: Any, settings: gradebook.Sett
     seconds = time.perf_counter() - started
     graded = len(tasks) - len(errors)
     gradebook.finish_run(conn, run_index, seconds=round(seconds, 3), graded=graded)
-    summary = summarize(write_all(conn, request.out, course))
+    data = write_all(conn, request.out, course)
+    summary = summarize(data)
     summary.report = write_report(conn, request.out, course)
     summary.run = {
+        "layout": download.layout,
+        "not_on_roster": list(download.unknown),
+        "ids_missing": len(data["ids_missing"]),
+        "late": [
+            (r["student"], r["late"]["days_late"], r["late"]["penalty_percent"])
+            for r in data["students"]
+            if r.get("late") and r["late"]["days_late"]
+        ],
+        "late_unknown": [
+            r["student"]
+            for r in data["students"]
+            if r.get("late") and r["late"]["days_late"] is None and r["lms"].get("marked_late")
+        ],
         "out": str(request.out),
         "graded": graded,
         "seconds": round(seconds, 3),

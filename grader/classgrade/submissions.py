@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from grader.classgrade.matching import Match, Matcher
 from grader.grading.sources import MAX_SOURCE_KB
 
 FILE_LIMIT = MAX_SOURCE_KB << 10
@@ -25,6 +26,7 @@ ZIP_LIMIT = 64 << 20
 ZIP_MAX_ENTRIES = 1000
 ZIP_MAX_TOTAL = 64 << 20
 IGNORED = ("__MACOSX",)
+LIST_LIMIT = 2000  # entries looked at in one student folder
 _OPEN = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
@@ -40,11 +42,18 @@ class StudentFiles:
     files: dict[str, bytes] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    renamed: dict[str, str] = field(default_factory=dict)  # exercise file -> name as submitted
+    unknown: list[str] = field(default_factory=list)  # files that match no exercise
 
     def refuse(self, name: str | None, why: str) -> None:
         self.notes.append(why)
         if name:
             self.refused.setdefault(name, why)
+
+
+def shown(name: str) -> str:
+    """A file name as valid text (undecodable bytes as ``\\xNN``), for notes and reports."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def student_id(entry: str) -> str:
@@ -77,9 +86,16 @@ def _open_dir(name: str | Path, dir_fd: int | None = None) -> int:
     return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
 
 
-def read_folder(path: Path, wanted: Sequence[str], student: str | None = None) -> StudentFiles:
-    """The exercise files in folder ``path`` (directly or under ``exercises/``)."""
+def read_folder(
+    path: Path, wanted: Sequence[str], student: str | None = None, match: Matcher | None = None
+) -> StudentFiles:
+    """The exercise files in folder ``path`` (directly or under ``exercises/``).
+
+    ``match`` maps other names onto ``wanted`` (:mod:`grader.classgrade.matching`); without
+    it only the exact names are taken. Files that match nothing are listed in ``unknown``.
+    """
     found = StudentFiles(student if student is not None else student_id(path.name))
+    match = match or Matcher(wanted)
     try:
         top = _open_dir(path)
     except OSError as exc:
@@ -93,26 +109,66 @@ def read_folder(path: Path, wanted: Sequence[str], student: str | None = None) -
             pass
         except OSError:
             found.refuse(None, "exercises/ is not a plain folder (a symbolic link?): not followed")
-        for name in wanted:
-            for prefix, fd in folders:
-                try:
-                    data = _read_regular(name, fd, FILE_LIMIT)
-                except FileNotFoundError:
-                    continue
-                except Refused as why:
-                    found.refuse(name, f"{prefix}{name} {why}: refused")
-                    break
-                except OSError as exc:
-                    found.refuse(name, f"{prefix}{name} cannot be read ({exc.strerror}): refused")
-                    break
-                if name in found.files:
-                    found.notes.append(f"{prefix}{name} ignored: {name} was found first")
-                    continue
-                found.files[name] = data
+        candidates: list[tuple[tuple, int, str, int, Match]] = []
+        for depth, (prefix, fd) in enumerate(folders):
+            for name in _listed(fd, found):
+                hit = match(name)
+                if hit is not None and hit.target in wanted:
+                    candidates.append((hit.rank(), depth, prefix, fd, hit))
+                elif _is_file(name, fd):
+                    found.unknown.append(prefix + shown(name))
+        for _rank, _depth, prefix, fd, hit in sorted(
+            candidates, key=lambda c: (c[0][0], c[1], c[0])
+        ):
+            name, target, where = hit.name, hit.target, prefix + shown(hit.name)
+            if target in found.files or target in found.refused:
+                found.notes.append(f"{where} ignored: {target} was found first")
+                continue
+            try:
+                data = _read_regular(name, fd, FILE_LIMIT)
+            except Refused as why:
+                found.refuse(target, f"{where} {why}: refused")
+                continue
+            except OSError as exc:
+                found.refuse(target, f"{where} cannot be read ({exc.strerror}): refused")
+                continue
+            found.files[target] = data
+            if not hit.exact:
+                found.renamed[target] = where
     finally:
         for _, fd in folders:
             os.close(fd)
     return found
+
+
+def _listed(fd: int, found: StudentFiles) -> list[str]:
+    """The names in folder ``fd`` that could be exercise files (no hidden ones), sorted."""
+    names = []
+    with os.scandir(fd) as entries:
+        for count, entry in enumerate(entries):
+            if count >= LIST_LIMIT:
+                found.notes.append(f"more than {LIST_LIMIT} entries: the rest were not looked at")
+                break
+            name = entry.name
+            if not name.startswith(".") and name not in IGNORED and name != "exercises":
+                names.append(name)
+    return sorted(names)
+
+
+def _is_file(name: str, fd: int) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def read_file(folder: Path, name: str) -> bytes:
+    """The bytes of the regular file ``name`` in ``folder`` (never a link); raises Refused."""
+    fd = _open_dir(folder)
+    try:
+        return _read_regular(name, fd, FILE_LIMIT)
+    finally:
+        os.close(fd)
 
 
 def _unsafe(name: str) -> bool:
@@ -134,9 +190,12 @@ def _place(parts: tuple[str, ...]) -> int | None:
     return None
 
 
-def read_zip(path: Path, wanted: Sequence[str], student: str | None = None) -> StudentFiles:
+def read_zip(
+    path: Path, wanted: Sequence[str], student: str | None = None, match: Matcher | None = None
+) -> StudentFiles:
     """The exercise files in zip ``path``, read in memory; unsafe entries are refused."""
     found = StudentFiles(student if student is not None else student_id(path.name))
+    match = match or Matcher(wanted)
     try:
         parent = _open_dir(path.parent)
         try:
@@ -155,39 +214,39 @@ def read_zip(path: Path, wanted: Sequence[str], student: str | None = None) -> S
             f"{ZIP_MAX_TOTAL >> 20} MiB unpacked (a zip bomb?): refused",
         )
         return found
-    candidates: list[tuple[int, str, zipfile.ZipInfo]] = []
+    candidates: list[tuple[tuple, int, str, zipfile.ZipInfo, Match]] = []
     for info in infos:
         name = info.filename.replace("\\", "/")
         parts = PurePosixPath(name).parts
         base = parts[-1] if parts else ""
+        hit = match(base) if base else None
+        target = hit.target if hit is not None and hit.target in wanted else None
         mode = info.external_attr >> 16
         if _unsafe(name):
-            found.refuse(
-                base if base in wanted else None,
-                f"zip entry {name!r} points outside its folder: refused",
-            )
+            found.refuse(target, f"zip entry {name!r} points outside its folder: refused")
         elif info.create_system == 3 and stat.S_ISLNK(mode):
-            found.refuse(
-                base if base in wanted else None, f"zip entry {name!r} is a symbolic link: refused"
-            )
+            found.refuse(target, f"zip entry {name!r} is a symbolic link: refused")
         elif info.create_system == 3 and stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
-            found.refuse(
-                base if base in wanted else None,
-                f"zip entry {name!r} is not a regular file: refused",
-            )
-        elif base in wanted and not info.is_dir() and not set(parts) & set(IGNORED):
-            depth = _place(parts)
-            if depth is not None:
-                candidates.append((depth, name, info))
-    for _depth, name, info in sorted(candidates, key=lambda c: (c[0], c[1])):
-        base = PurePosixPath(name).name
-        if base in found.files:
-            found.notes.append(f"zip entry {name!r} ignored: {base} was found first")
+            found.refuse(target, f"zip entry {name!r} is not a regular file: refused")
+        elif info.is_dir() or set(parts) & set(IGNORED) or base.startswith("."):
+            continue
+        elif target is not None and _place(parts) is not None:
+            candidates.append((hit.rank(), _place(parts), name, info, hit))
+        elif _place(parts) is not None:
+            found.unknown.append(name)
+    for _rank, _depth, name, info, hit in sorted(
+        candidates, key=lambda c: (c[0][0], c[1], c[0], c[2])
+    ):
+        if hit.target in found.files:
+            found.notes.append(f"zip entry {name!r} ignored: {hit.target} was found first")
             continue
         try:
-            found.files[base] = _read_member(archive, info)
+            found.files[hit.target] = _read_member(archive, info)
         except Refused as why:
-            found.refuse(base, f"zip entry {name!r} {why}: refused")
+            found.refuse(hit.target, f"zip entry {name!r} {why}: refused")
+            continue
+        if not hit.exact:
+            found.renamed[hit.target] = name
     return found
 
 

@@ -136,6 +136,8 @@ def render(con: Console, summary: Summary) -> None:
         f"{seed} · sandbox: {markup(', '.join(summary.isolation) or 'none')} · "
         f"{run.get('graded', 0)} gradings in {run.get('seconds', 0):.1f} s[/]"
     )
+    if run.get("layout"):
+        con.print(f"[muted]layout: {markup(run['layout'])}[/]")
     if "rlimits" in summary.isolation:
         con.print(f"[warn]{NO_SANDBOX_WARNING}[/]")
     _histogram(con, summary)
@@ -159,6 +161,29 @@ def render(con: Console, summary: Summary) -> None:
         [f"{_name(e['student'])} · {e['exercise']}: {e['message']}" for e in summary.grader_errors],
         "warn",
     )
+    _listing(
+        con,
+        "Not on the roster (check their ids)",
+        [_name(s) for s in run.get("not_on_roster", [])],
+        "warn",
+    )
+    _listing(
+        con,
+        "Late (penalty applied; raw_total kept in grades.csv)",
+        [f"{_name(s)}: {d} day(s), -{p:g}%" for s, d, p in run.get("late", [])],
+        "warn",
+    )
+    _listing(
+        con,
+        "Marked late by the LMS, time unknown: no penalty (give --submitted-at)",
+        [_name(s) for s in run.get("late_unknown", [])],
+        "warn",
+    )
+    if run.get("ids_missing"):
+        con.print(
+            f"[warn]canvas.csv: {run['ids_missing']} student(s) have no LMS id; give --roster "
+            "(a Canvas gradebook export works) to fill ID, SIS User ID and SIS Login ID[/]"
+        )
     if summary.attention:
         con.print(
             f"[fail]{summary.attention} student(s) need attention: not graded because the "

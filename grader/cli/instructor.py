@@ -49,6 +49,27 @@ def _cores() -> int:
     help="Grade ONE submission folder and write Gradescope's results.json to --out.",
 )
 @click.option("--dask-scheduler", metavar="tcp://HOST:PORT", help="Grade on this Dask cluster.")
+@click.option(
+    "--roster",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="CSV of the class (login, ID, SIS User ID, name, email, section): fills the ids in "
+    "canvas.csv, lists who submitted nothing and flags unknown submitters.",
+)
+@click.option(
+    "--late-policy",
+    metavar="FILE|SETTINGS",
+    help='TOML file or "due=2026-03-01T23:59+01:00,10%/day,max=3d,grace=2h" ("none": no penalty).',
+)
+@click.option(
+    "--submitted-at",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="CSV student,submitted_at: submission times where the download names carry none.",
+)
+@click.option(
+    "--no-leaderboard",
+    is_flag=True,
+    help="--gradescope: leave 04_mnist_mlp's test accuracy off Gradescope's leaderboard.",
+)
 def grade(
     submissions: Path | None,
     exercises: tuple[str, ...],
@@ -62,13 +83,18 @@ def grade(
     no_sandbox: bool,
     gradescope: Path | None,
     dask_scheduler: str | None,
+    roster: Path | None,
+    late_policy: str | None,
+    submitted_at: Path | None,
+    no_leaderboard: bool,
 ) -> None:
-    """Grade a class: SUBMISSIONS holds one folder or .zip per student (an LMS download).
+    """Grade a class: SUBMISSIONS is an LMS download (Canvas, Moodle, Gradescope export) or
+    one folder or .zip per student.
 
     Writes grades.csv, results.json, feedback/<student>.md, canvas.csv, report.html and the
     durable gradebook.sqlite into --out. Every file runs in its own sandboxed child.
     """
-    from grader.classgrade import run, summary_report
+    from grader.classgrade import late, run, summary_report
     from grader.course import extras
     from grader.course.info import load_course
     from grader.course.solutions import require_solutions
@@ -84,10 +110,13 @@ def grade(
     for exercise in named:
         if extras.missing(exercise):
             raise InputError(extras.missing(exercise))
+    policy = late.parse(late_policy)  # a bad policy stops here, before anything is written
     if no_sandbox:
         summary_report.warn_no_sandbox()
     if gradescope is not None:
-        _gradescope(gradescope, out, exercises, no_sandbox, seed, timeout, quick, as_json)
+        _gradescope(
+            gradescope, out, exercises, no_sandbox, seed, timeout, quick, as_json, no_leaderboard
+        )
         return
     if submissions is None:
         raise InputError("give the SUBMISSIONS folder (or --gradescope SUBMISSION_DIR)")
@@ -103,6 +132,9 @@ def grade(
         sandbox=not no_sandbox,
         dask_scheduler=dask_scheduler,
         quiet=as_json,
+        roster=roster,
+        late_policy=policy,
+        submitted_at=submitted_at,
     )
     summary = run.grade_class(request)
     if as_json:
@@ -121,6 +153,7 @@ def _gradescope(
     timeout: float | None,
     quick: bool,
     as_json: bool,
+    no_leaderboard: bool = False,
 ) -> None:
     from grader.classgrade import gradescope, run
     from grader.course.info import load_course
@@ -140,6 +173,7 @@ def _gradescope(
             seed=seed,
             budget=timeout,
             options={"quick": quick},
+            leaderboard=not no_leaderboard,
         )
     except SandboxError as exc:
         raise GraderError(f"grader error: {exc}") from None
