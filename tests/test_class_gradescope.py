@@ -8,6 +8,7 @@ else (extra="forbid").
 from __future__ import annotations
 
 import json
+import re
 from typing import Literal
 
 from conftest import needs_bwrap
@@ -90,3 +91,74 @@ def test_results_go_where_gradescope_expects_them(tmp_path, monkeypatch):
     assert str(gradescope.default_out()) == "results.json"
     (tmp_path / "autograder").mkdir()
     assert gradescope.default_out() == tmp_path / "autograder" / "results" / "results.json"
+
+
+def outside_fences(markdown: str) -> str:
+    """The Markdown text outside code blocks and code spans (where HTML would be live)."""
+    kept, fence = [], None
+    for line in markdown.splitlines():
+        if fence is None and line.startswith("```"):
+            fence = line.removesuffix("text")
+        elif fence is not None and line == fence:
+            fence = None
+        elif fence is None:
+            kept.append(re.sub(r"(`+).*?\1", "", line))
+    return "\n".join(kept)
+
+
+@needs_bwrap(reason="grading is strict: needs bwrap")
+def test_results_carry_markdown_outputs_the_run_details_and_no_leaderboard_without_04(tmp_path):
+    submission = tmp_path / "submission"
+    hostile = (
+        'print("<script>alert(1)</script> [x](javascript:alert(1))")\n'
+        'raise ValueError("<img src=x onerror=alert(2)> **full marks**")\n'
+    )
+    write(
+        submission,
+        {"01_activations.py": buggy("01_activations"), "03-backprop.py": hostile},
+    )
+    out = tmp_path / "results.json"
+    done = run_grade(
+        "--gradescope",
+        submission,
+        "--out",
+        out,
+        "--seed",
+        "5",
+        "--no-leaderboard",
+        home=tmp_path / "home",
+    )
+    assert done.returncode == 0, done.stderr
+    raw = json.loads(out.read_text(encoding="utf-8"))
+    results = Results.model_validate(raw)
+    assert results.output_format == results.test_output_format == "md"
+    assert all(t.output_format == "md" for t in results.tests)
+    assert {t.status for t in results.tests} == {"passed", "failed"}
+    extra = results.extra_data
+    assert extra["seed"] == 5 and extra["dlgrade_version"] and extra["sandbox"]
+    assert results.leaderboard is None
+    assert "03-backprop.py was graded as 03\\_backprop.py" in results.output.replace("_", "\\_")
+    assert any("\\<img src=x" in t.output for t in results.tests)  # shown, escaped
+    for test in results.tests:
+        text = outside_fences(test.output)
+        assert "<" not in text.replace("\\<", ""), test.output
+        assert "](javascript" not in text.replace("\\]", "")
+
+
+def fake_04(accuracy: object) -> dict:
+    from grader.grading.results import CheckResult, ExerciseResult
+
+    result = ExerciseResult("04_mnist_mlp", "MNIST", "04_mnist_mlp.py", seed=1)
+    result.checks = [CheckResult("accuracy", "accuracy", "passed", 10, 10, "")]
+    result.artifacts = {"accuracy": accuracy}
+    return result.to_dict()
+
+
+def test_exercise_04_puts_its_test_accuracy_on_the_leaderboard_unless_switched_off():
+    shown = gradescope.results_json([fake_04(0.97125)], [], 1.0, seed=3, sandbox="bubblewrap")
+    board = Results.model_validate(shown).leaderboard
+    assert board and board[0].value == 97.12 and board[0].order == "desc"
+    off = gradescope.results_json([fake_04(0.97)], [], 1.0, leaderboard=False)
+    assert "leaderboard" not in off
+    for odd in (float("nan"), 5.0, True, "0.9", None):  # what a model could report: no entry
+        assert "leaderboard" not in gradescope.results_json([fake_04(odd)], [], 1.0)
