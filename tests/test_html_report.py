@@ -192,7 +192,7 @@ def test_clicking_a_student_shows_their_feedback(page):
     text = panel.inner_text()
     assert "expected" in text and "1.5" in text and "add the bias" in text
     assert "forgot_bias" in text and "printed:" in text
-    assert panel.locator("a").get_attribute("href").startswith("feedback/bob-")
+    assert panel.locator("a").get_attribute("href") == "feedback/bob.md"
     p.locator("#student-table button.student", has_text="frank").click()
     assert "timeout" in panel.inner_text() and "no file" in panel.inner_text()
     row = p.locator("#student-table tbody tr", has_text="frank")
@@ -325,6 +325,46 @@ def test_exercise_04_shows_the_accuracy_spread_and_each_learning_curve(browser, 
         assert "97.00%" in p.inner_text("#feedback")
         p.locator("#student-table button.student", has_text="dee").click()
         assert p.locator("#feedback svg.curve").count() == 0
+        assert seen.errors == [] and seen.requests == []
+    finally:
+        seen.close()
+
+
+def test_late_penalties_raw_totals_and_renamed_files_show_in_the_student_table(browser, tmp_path):
+    from grader.classgrade import lms_store
+    from grader.classgrade.late import parse
+
+    course = load_course()
+    ex = course.get("00_weighted_sum")
+    conn = gradebook.create(tmp_path, gradebook.Settings.new(3, (ex.id,), None, {}))
+    times = {"ann": "2026-03-01T12:00:00+00:00", "bob": "2026-03-03T12:00:00+00:00"}
+    for student, when in times.items():
+        gradebook.record_student(conn, student, [f"{IMG}.py was graded as {ex.file_name}"])
+        gradebook.commit(conn, student, exercise_result(ex, student, 16), None)
+        info = {"submitted_at": when, "submitted_as": {ex.file_name: f"{IMG}.py"}}
+        lms_store.record(conn, student, info)
+    policy = parse("due=2026-03-01T23:59Z,10%/day")
+    lms_store.set_meta(conn, "late_policy", policy.to_dict())
+    conn.close()
+    assert dlgrade_report(tmp_path).returncode == 0
+    seen = visit(browser, tmp_path / "report.html")
+    try:
+        p = seen.page
+        heads = [h.strip() for h in p.locator("#student-table thead th").all_inner_texts()]
+        assert heads[2:6] == ["total", "raw total", "late", "submitted as"]
+        rows = {
+            r[0]: r
+            for r in zip(*(column(p, "student-table", i) for i in (1, 3, 4, 5, 6)), strict=True)
+        }
+        assert rows["ann"][1:4] == ("26", "26", "on time")
+        assert rows["bob"][1:4] == ("20.8", "26", "2 d, −20%")
+        assert rows["bob"][4] == f"{IMG}.py → 00_weighted_sum"  # the original name, as text
+        p.locator("#student-table thead th", has_text="late").locator("button").click()
+        assert column(p, "student-table", 1) == ["ann", "bob"]
+        p.locator("#student-table thead th", has_text="late").locator("button").click()
+        assert column(p, "student-table", 1) == ["bob", "ann"]
+        assert p.locator("img").count() == 0 and p.evaluate("() => window.__pwned") is None
+        assert "late policy" in p.inner_text("#run")
         assert seen.errors == [] and seen.requests == []
     finally:
         seen.close()

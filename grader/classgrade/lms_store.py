@@ -31,8 +31,10 @@ def record(conn: sqlite3.Connection, student: str, info: dict[str, Any]) -> None
 
 
 def infos(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
-    """Every student's LMS record (empty for a gradebook written without one)."""
-    _ready(conn)
+    """Every student's LMS record (empty for a gradebook written without one); read-only."""
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lms'")
+    if found.fetchone() is None:
+        return {}
     return {r["student"]: json.loads(r["info"]) for r in conn.execute("SELECT * FROM lms")}
 
 
