@@ -75,6 +75,32 @@ def test_kit_holds_stubs_glossary_readme_and_workspace_config(released):
     )
 
 
+def question_texts() -> set[str]:
+    """The texts of the question bank that give an answer away (answers, feedback, why)."""
+    import tomllib
+
+    found = set()
+    for path in (ROOT / "glossary" / "questions").glob("*.toml"):
+        for question in tomllib.loads(path.read_text(encoding="utf-8")).get("question", []):
+            found |= {question.get("explanation", ""), str(question.get("answer", ""))}
+            for key in ("wrong_values", "wrong_answers", "choices"):
+                for item in question.get(key, []):
+                    found.add(item.get("feedback", "") if isinstance(item, dict) else "")
+    return {squash(t) for t in found if len(t) >= 40}
+
+
+def test_kit_holds_no_answer_key_nor_the_answers_in_any_form(released):
+    out, _summary = released
+    assert not (out / "glossary" / "questions").exists()
+    texts = question_texts()
+    assert len(texts) > 50  # the bank really was read
+    for path in out.rglob("*"):
+        if path.is_file():
+            text = squash(path.read_text(encoding="utf-8", errors="replace"))
+            assert not [t for t in texts if t in text], path
+            assert not path.stem.endswith("-key"), path  # no exported answer sheet key
+
+
 def test_slow_exercise_is_marked_not_verified_with_skip_slow(released):
     _, summary = released
     slow = [e.id for e in load_course().exercises if e.id in kit.SLOW]

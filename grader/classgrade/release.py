@@ -1,5 +1,9 @@
 """``dlgrade release``: a student kit with the stubs and the glossary, never the solutions.
 
+The kit carries the glossary's terms, topics and sources but not its question bank
+(``glossary/questions/``): the answers, the wrong-answer feedback and the explanations stay
+with the instructor; students take the quizzes through ``dlgrade quiz``.
+
 Before anything is written, every stub must fail (0 points, every check "not implemented")
 and every solution must earn full marks, exactly as rustlings' ``dev check`` proves its
 course. The kit is assembled in memory, checked for solution code, then written at once.
@@ -25,6 +29,7 @@ from grader.grading.sources import read_source
 from grader.sandbox.runner import Sandbox
 
 SLOW = frozenset({"04_mnist_mlp"})
+QUESTIONS = "questions"  # glossary/questions/: the quiz bank, answers included
 QUICK_OPTIONS = {"quick": True}
 NOT_EMPTY = "{path}: folder exists and is not empty; pick a new folder for the kit"
 REFUSED = "release refused: {count} problem(s) found, nothing was written"
@@ -72,7 +77,8 @@ once every check passes and 1 while some still fail. Exercise 04 trains a real n
 
 ## Learning the words
 
-`glossary/` holds the course vocabulary and the quiz questions as plain TOML you can read.
+`glossary/` holds the course vocabulary (terms, topics and sources) as plain TOML you can
+read. The quiz questions come with dlgrade itself: `dlgrade quiz` asks them.
 
 ```bash
 dlgrade glossary gradient descent # look a term up (misspellings are fine)
@@ -85,7 +91,7 @@ Every command also takes `--json` if you would like to script it.
 ## What is in this folder
 
 - `exercises/`: your files, plus `info.toml` (titles, points, hints) for reference
-- `glossary/`: terms, topics, sources and quiz questions
+- `glossary/`: terms, topics and sources
 - `dlgrade.toml`: marks this folder as your workspace
 
 Kit made with dlgrade {version}.
@@ -171,7 +177,10 @@ def verify(
 
 
 def kit_files(course: Course) -> dict[str, bytes]:
-    """Every file of the kit by relative path: stubs, info.toml, glossary, README, config."""
+    """Every file of the kit by relative path: stubs, info.toml, glossary, README, config.
+
+    The question bank (``glossary/questions/``) is left out: it holds the answers.
+    """
     exercises = course.root / "exercises"
     files = {"exercises/info.toml": (exercises / "info.toml").read_bytes()}
     for exercise in course.exercises:
@@ -180,7 +189,8 @@ def kit_files(course: Course) -> dict[str, bytes]:
     for path in sorted(glossary.rglob("*")):
         rel = path.relative_to(course.root)
         hidden = any(part.startswith(".") or part == "__pycache__" for part in rel.parts)
-        if path.is_file() and not path.is_symlink() and not hidden:
+        answers = rel.parts[:2] == ("glossary", QUESTIONS)
+        if path.is_file() and not path.is_symlink() and not hidden and not answers:
             files[rel.as_posix()] = path.read_bytes()
     readme = README.format(title=course.title, count=len(course.exercises), version=__version__)
     files["README.md"] = readme.encode()
