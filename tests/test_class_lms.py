@@ -90,9 +90,17 @@ def test_a_flat_canvas_download_grades_every_student_under_the_right_exercise(tm
         "01_activations",
         "03_backprop",
         "total",
+        "submitted_as",
     ]
-    assert table["leeann"][1:] == ["26", "32", "0", "58"]  # the -1 resubmission is graded
-    assert table["kimcarol"][1:] == ["0", "0", "30", "30"]  # from inside the Canvas zip
+    # the -1 resubmission is graded, and the CSV names the file as it was handed in
+    assert table["leeann"][1:] == ["26", "32", "0", "58", "01_activations-1.py -> 01_activations"]
+    assert table["kimcarol"][1:] == [  # from inside the Canvas zip
+        "0",
+        "0",
+        "30",
+        "30",
+        "submission/03-backprop.py -> 03_backprop",
+    ]
     assert 0 < int(table["smithbob"][1]) < 26
     canvas = {r[0]: r for r in rows(out / "canvas.csv")}
     assert canvas["leeann"][1] == "123" and canvas["smithbob"][1] == "124"  # Canvas user ids
@@ -125,9 +133,9 @@ def test_moodle_folders_and_flat_files_are_read_and_online_text_is_not(tmp_path)
     summary, out = graded(tmp_path, root)
     assert summary["run"]["layout"] == "Moodle"
     table = {r[0]: r[1:] for r in rows(out / "grades.csv")}
-    assert table["Ann Lee"] == ["26", "0", "0", "26"]
-    assert table["Bob Smith"] == ["0", "0", "30", "30"]
-    assert table["Cleo Park"] == ["0", "32", "0", "32"]
+    assert table["Ann Lee"] == ["26", "0", "0", "26", ""]
+    assert table["Bob Smith"] == ["0", "0", "30", "30", "backprop (1).py -> 03_backprop"]
+    assert table["Cleo Park"] == ["0", "32", "0", "32", ""]
     assert len(table) == 4  # the header and three students: no online-text "student"
     canvas = {r[0]: r for r in rows(out / "canvas.csv")}
     assert canvas["Bob Smith"][1] == "1002"

@@ -1,7 +1,8 @@
 """Files for people and other tools, derived only from the gradebook, deterministically.
 
 ``grades.csv`` (student, one column per exercise, total; no timings; with a late policy
-also ``raw_total``, ``late_days`` and ``late_penalty_percent``), ``results.json`` (every
+also ``raw_total``, ``late_days`` and ``late_penalty_percent``; when a file was graded
+under another name, ``submitted_as``), ``results.json`` (every
 student × exercise × check; rows and keys sorted; it keeps the ``duration`` timing fields,
 so two runs compare equal once those are removed), ``feedback/<student>.md`` (one report
 per student under a file name safe for any id, see :mod:`grader.classgrade.names`;
@@ -101,6 +102,8 @@ def grades_csv(data: dict[str, Any]) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180: a CR in an id is quoted too
     policy = data.get("late_policy")
     extra = ["raw_total", "late_days", "late_penalty_percent"] if policy else []
+    renamed = any(_submitted_as(row) for row in data["students"])
+    extra += ["submitted_as"] if renamed else []
     writer.writerow(["student", *ids, "total", *extra])
     for row in data["students"]:
         scores = [row["exercises"][e]["score"] for e in ids]
@@ -114,8 +117,19 @@ def grades_csv(data: dict[str, Any]) -> str:
                 _blank(record["days_late"]),
                 f"{record['penalty_percent']:g}",
             ]
+        if renamed:
+            more.append(cell(_submitted_as(row)))
         writer.writerow([cell(row["student"]), *shown, total, *more])
     return buffer.getvalue()
+
+
+def _submitted_as(row: dict[str, Any]) -> str:
+    """The files graded under another name: "original -> exercise", "; "-separated."""
+    return "; ".join(
+        f"{r['submitted_as']} -> {ex}"
+        for ex, r in row["exercises"].items()
+        if r.get("submitted_as")
+    )
 
 
 def _blank(value: Any) -> Any:

@@ -33,12 +33,13 @@ NOT_A_FOLDER = "{path}: not a folder of submissions"
 def read_submissions(
     folder: Path, course: Course, skip: list[Path] | None = None
 ) -> tuple[list[StudentFiles], list[str]]:
-    """Each student's exercise files (class grading's safe discovery) and what was refused."""
-    from grader.classgrade.submissions import discover
+    """Each student's exercise files (class grading's discovery, any LMS layout) and notes."""
+    from grader.classgrade.layouts import discover
 
     if folder.is_symlink() or not folder.is_dir():
         raise InputError(NOT_A_FOLDER.format(path=folder))
-    students = discover(folder, [e.file_name for e in course.exercises], skip or ())
+    found = discover(folder, [e.file_name for e in course.exercises], skip or ())
+    students = [s.files for s in found.students]
     problems = []
     for student in students:
         for name, raw in list(student.files.items()):
