@@ -313,3 +313,29 @@ def test_discovery_reports_each_layout_it_recognises(tmp_path):
     assert bob.files.renamed == {"00_weighted_sum.py": "weighted sum.py"}
     assert bob.files.unknown == ["notes.py"] and bob.marked_late
     assert layouts.discover(gradescope_export(tmp_path / "gs"), FILES).layout == "Gradescope export"
+
+
+def test_hostile_download_names_are_shown_as_text_everywhere(tmp_path):
+    import os
+
+    root = tmp_path / "canvas"
+    root.mkdir()
+    evil = "evil_1_2_\x1b[2J<img src=x onerror=alert(1)>=HYPERLINK(1).py"
+    (root / evil).write_text("x = 1\n")
+    (root / "evil_1_2_00_weighted_sum.py").write_text(solution("00_weighted_sum"))
+    odd = os.fsencode(str(root)) + b"/Ren\xe9 Roy_7_assignsubmission_file_"
+    os.mkdir(odd)
+    (Path(os.fsdecode(odd)) / "01_activations-3.py").write_text(solution("01_activations"))
+    out = tmp_path / "grades"
+    done = run_grade(root, "--out", out, *ONE, home=tmp_path / "h")
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout + done.stderr
+    assert "Canvas (flat download) + Moodle" in done.stdout
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    students = {r["student"]: r for r in data["students"]}
+    assert set(students) == {"evil", "Ren\\xe9 Roy"}
+    assert students["Ren\\xe9 Roy"]["total"] == 32
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "<img src=x" not in report
+    feedback = (out / students["evil"]["feedback"]).read_text(encoding="utf-8")
+    assert "\\<img src=x onerror=alert(1)\\>" in feedback and "\x1b" not in feedback

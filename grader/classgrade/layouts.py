@@ -104,10 +104,11 @@ class Download:
 
     @property
     def layout(self) -> str:
-        """The layout(s) found, most common first, as the summary names them."""
+        """The layout(s) found, most common first (then by name), as the summary names them."""
         if not self.layouts:
             return "nothing recognised"
-        return " + ".join(LAYOUT_NAMES[k] for k, _ in self.layouts.most_common())
+        ranked = sorted(self.layouts.items(), key=lambda kv: (-kv[1], kv[0]))
+        return " + ".join(LAYOUT_NAMES[k] for k, _ in ranked)
 
     def gradable(self) -> int:
         return sum(len(s.files.files) for s in self.students)
@@ -275,7 +276,7 @@ def discover(
             if moodle:
                 key = ("moodle", moodle["id"])
                 flat.setdefault(key, []).append((entry, moodle["file"]))
-                people[key] = {"name": moodle["name"], "lms_id": moodle["id"]}
+                people[key] = {"name": submissions.shown(moodle["name"]), "lms_id": moodle["id"]}
             elif canvas:
                 key = ("canvas", canvas["user"])
                 flat.setdefault(key, []).append((entry, canvas["file"]))
@@ -295,12 +296,12 @@ def discover(
             moodle = MOODLE_FOLDER.match(entry)
             if moodle and moodle["plugin"] != "file":
                 continue  # online text, comments: nothing to grade
-            student = moodle["name"] if moodle else sid
+            student = submissions.shown(moodle["name"]) if moodle else sid
             found = submissions.read_folder(path, wanted, student, match)
             layout = "moodle" if moodle else "folders"
             lms_id = moodle["id"] if moodle else ""
             download.students.append(
-                Submitter(found, layout, lms_id, name=moodle["name"] if moodle else "")
+                Submitter(found, layout, lms_id, name=student if moodle else "")
             )
             download.layouts[layout] += 1
         else:

@@ -51,9 +51,14 @@ class StudentFiles:
             self.refused.setdefault(name, why)
 
 
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def shown(name: str) -> str:
-    """A file name as valid text (undecodable bytes as ``\\xNN``), for notes and reports."""
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
+    """A file name as valid, visible text for notes and reports: undecodable bytes and
+    control or bidi characters written as ``\\xNN`` / ``\\uNNNN``."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return _CONTROLS.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def student_id(entry: str) -> str:
@@ -233,7 +238,7 @@ def read_zip(
         elif target is not None and _place(parts) is not None:
             candidates.append((hit.rank(), _place(parts), name, info, hit))
         elif _place(parts) is not None:
-            found.unknown.append(name)
+            found.unknown.append(shown(name))
     for _rank, _depth, name, info, hit in sorted(
         candidates, key=lambda c: (c[0][0], c[1], c[0], c[2])
     ):
@@ -246,7 +251,7 @@ def read_zip(
             found.refuse(hit.target, f"zip entry {name!r} {why}: refused")
             continue
         if not hit.exact:
-            found.renamed[hit.target] = name
+            found.renamed[hit.target] = shown(name)
     return found
 
 
