@@ -212,7 +212,10 @@ def test_the_class_summary_renders_for_people(tmp_path):
     assert "Total scores" in text and "█" in text
     assert "Most failed checks (what to re-teach)" in text and "weighted sum adds bias" in text
     assert "Timed out or crashed (1)" in text and '"ben" · 00_weighted_sum: timeout' in text
-    assert "Refused or ignored files (1)" in text and "outside its folder" in text
+    assert (
+        "Notes on submissions (refused, renamed or unknown files, roster) (1)" in text
+        and "outside its folder" in text
+    )
 
 
 def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(capsys):

@@ -339,3 +339,31 @@ def test_hostile_download_names_are_shown_as_text_everywhere(tmp_path):
     assert "<img src=x" not in report
     feedback = (out / students["evil"]["feedback"]).read_text(encoding="utf-8")
     assert "\\<img src=x onerror=alert(1)\\>" in feedback and "\x1b" not in feedback
+
+
+def test_the_roster_matches_by_id_login_email_or_name_and_once_per_row(tmp_path):
+    from grader.classgrade import roster
+    from grader.classgrade.layouts import Submitter
+    from grader.classgrade.submissions import StudentFiles
+
+    (tmp_path / "r.csv").write_text(
+        "\ufeffName,Email,Login,SIS id\n"
+        '"Lee, Ann",ann@x.edu,alee,1\n'
+        "Bob Smith,bob@x.edu,bsmith,2\n"
+        "Cleo Park,cleo@x.edu,cpark,3\n"
+        "Dee Roe,dee@x.edu,droe,4\n",
+        encoding="utf-8",
+    )
+    members = roster.load(tmp_path / "r.csv")
+    found = [
+        Submitter(StudentFiles("Ann LEE"), "moodle", "1001", name="Ann LEE"),  # by name
+        Submitter(StudentFiles("bob@x.edu"), "gradescope", email="bob@x.edu"),  # by e-mail
+        Submitter(StudentFiles("cpark"), "folders"),  # by login (the folder name)
+        Submitter(StudentFiles("cpark_2"), "folders", name="Cleo Park"),  # the row is taken
+    ]
+    everyone, unknown = roster.apply(members, found)
+    by_id = {s.student: s for s in everyone}
+    assert by_id["Ann LEE"].login == "alee" and by_id["Ann LEE"].sis_id == "1"
+    assert by_id["bob@x.edu"].login == "bsmith" and by_id["cpark"].roster == "on roster"
+    assert unknown == ["cpark_2"] and by_id["cpark_2"].roster == "unknown"
+    assert by_id["droe"].roster == "missing" and not by_id["droe"].files.files

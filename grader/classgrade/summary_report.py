@@ -151,7 +151,7 @@ def render(con: Console, summary: Summary) -> None:
     )
     _listing(
         con,
-        "Refused or ignored files",
+        "Notes on submissions (refused, renamed or unknown files, roster)",
         [f"{_name(r['student'])}: {r['note']}" for r in summary.refused],
         "warn",
     )
