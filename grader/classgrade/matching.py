@@ -111,10 +111,3 @@ def _same_kind(suffix: str, target_suffix: str) -> bool:
     if target_suffix == ".ipynb" or suffix == ".ipynb":
         return suffix == target_suffix
     return suffix in TEXT_SUFFIXES and target_suffix in TEXT_SUFFIXES
-
-
-def exact(targets: Iterable[str]) -> Matcher:
-    """A matcher for exact names only (what ``dlgrade grade --gradescope`` and tests use)."""
-    matcher = Matcher(targets)
-    matcher.match = lambda name: Match(name, name, 100.0) if name in matcher._keys else None  # type: ignore[method-assign]
-    return matcher
