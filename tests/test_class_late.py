@@ -243,3 +243,35 @@ def test_a_submission_times_csv_without_a_time_zone_is_refused(tmp_path):
     (tmp_path / "times.csv").write_text("student,submitted_at\nann,2026-03-01 20:00\n")
     with pytest.raises(InputError, match="line 2: '2026-03-01 20:00' has no time zone"):
         late.submitted_at(tmp_path / "times.csv")
+
+
+@needs_bwrap(reason="class grading is strict: needs bwrap")
+def test_resume_keeps_the_stored_policy_and_a_new_one_replaces_it(tmp_path):
+    root = export(tmp_path / "export", {"late2": "2026-03-03 12:00:00.000000000 +00:00"})
+    out = tmp_path / "grades"
+    first = run_grade(
+        root,
+        "--out",
+        out,
+        "-e",
+        "00_weighted_sum",
+        "--late-policy",
+        "due=2026-03-01T23:59Z,10%/day",
+        home=tmp_path / "h",
+    )
+    assert first.returncode == 0, first.stderr
+    assert rows(out / "grades.csv")["late2"][1:3] == ["26", "20.8"]  # 2 started days: -20 %
+    again = run_grade(root, "--out", out, "--resume", home=tmp_path / "h")
+    assert again.returncode == 0, again.stderr
+    assert rows(out / "grades.csv")["late2"][1:3] == ["26", "20.8"]
+    changed = run_grade(
+        root,
+        "--out",
+        out,
+        "--resume",
+        "--late-policy",
+        "due=2026-03-02T23:59Z,50%/day",
+        home=tmp_path / "h",
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert rows(out / "grades.csv")["late2"][1:6] == ["26", "13", "26", "1", "50"]
