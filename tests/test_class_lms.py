@@ -367,3 +367,24 @@ def test_the_roster_matches_by_id_login_email_or_name_and_once_per_row(tmp_path)
     assert by_id["bob@x.edu"].login == "bsmith" and by_id["cpark"].roster == "on roster"
     assert unknown == ["cpark_2"] and by_id["cpark_2"].roster == "unknown"
     assert by_id["droe"].roster == "missing" and not by_id["droe"].files.files
+
+
+def test_a_group_submission_counts_for_each_submitter_and_big_metadata_is_refused(tmp_path):
+    from grader.core.errors import InputError
+
+    root = tmp_path / "export"
+    write(root / "submission_9", {"00_weighted_sum.py": solution("00_weighted_sum")})
+    (root / "submission_metadata.yml").write_text(  # a big class: larger than a source file
+        "#"
+        + "x" * (600 << 10)
+        + "\n"
+        + "submission_9:\n  :submitters:\n  - :name: A\n    :email: a@x.edu\n"
+        "  - :name: B\n    :email: b@x.edu\n  :created_at: 2026-03-01 10:00:00 +00:00\n"
+    )
+    found = layouts.discover(root, FILES)
+    assert [s.student for s in found.students] == ["a@x.edu", "b@x.edu"]
+    assert all(s.files.files.keys() == {"00_weighted_sum.py"} for s in found.students)
+    assert found.students[1].submitted_at.isoformat() == "2026-03-01T10:00:00+00:00"
+    (root / "submission_metadata.yml").write_bytes(b"# " + b"x" * (layouts.METADATA_LIMIT + 1))
+    with pytest.raises(InputError, match="larger than"):
+        layouts.discover(root, FILES)

@@ -198,11 +198,9 @@ def _when(value: Any) -> datetime | None:
 def gradescope_metadata(root: Path) -> dict[str, Any]:
     """``submission_metadata.yml`` as plain data (safe_load, size-capped); one-line errors."""
     try:
-        raw = submissions.read_file(root, GRADESCOPE_METADATA)
+        raw = submissions.read_file(root, GRADESCOPE_METADATA, METADATA_LIMIT)
     except (Refused, OSError) as why:
-        raise InputError(f"{GRADESCOPE_METADATA}: cannot be read ({why})") from None
-    if len(raw) > METADATA_LIMIT:
-        raise InputError(f"{GRADESCOPE_METADATA}: larger than {METADATA_LIMIT >> 20} MiB")
+        raise InputError(f"{GRADESCOPE_METADATA} {why}: refused") from None
     try:
         data = yaml.safe_load(raw.decode("utf-8", "replace"))
     except yaml.YAMLError as exc:

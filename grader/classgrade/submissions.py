@@ -167,11 +167,11 @@ def _is_file(name: str, fd: int) -> bool:
         return False
 
 
-def read_file(folder: Path, name: str) -> bytes:
+def read_file(folder: Path, name: str, limit: int = FILE_LIMIT) -> bytes:
     """The bytes of the regular file ``name`` in ``folder`` (never a link); raises Refused."""
     fd = _open_dir(folder)
     try:
-        return _read_regular(name, fd, FILE_LIMIT)
+        return _read_regular(name, fd, limit)
     finally:
         os.close(fd)
 
