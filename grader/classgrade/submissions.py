@@ -2,8 +2,10 @@
 
 One entry per student: a folder (files directly or under ``exercises/``) or a ``.zip`` of
 the same. Nothing is followed or extracted: files are opened with ``O_NOFOLLOW`` after an
-``lstat`` check, zip members are read in memory with size caps, and only the exercise file
-names are taken. Anything suspicious is refused for that student with a note.
+``lstat`` check, zip members are read in memory with size caps, and only files named
+(or almost named, :mod:`grader.classgrade.matching`) like an exercise are taken. Anything
+suspicious is refused for that student with a note. The LMS download layouts around these
+entries are read by :mod:`grader.classgrade.layouts`.
 """
 
 from __future__ import annotations
@@ -96,8 +98,9 @@ def read_folder(
 ) -> StudentFiles:
     """The exercise files in folder ``path`` (directly or under ``exercises/``).
 
-    ``match`` maps other names onto ``wanted`` (:mod:`grader.classgrade.matching`); without
-    it only the exact names are taken. Files that match nothing are listed in ``unknown``.
+    ``match`` maps submitted names onto ``wanted`` (by default a
+    :class:`~grader.classgrade.matching.Matcher`, which takes near names too). Files that
+    match nothing are listed in ``unknown``; those taken under another name in ``renamed``.
     """
     found = StudentFiles(student if student is not None else student_id(path.name))
     match = match or Matcher(wanted)
