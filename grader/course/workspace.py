@@ -26,6 +26,8 @@ CONFIG_TEXT = """\
 [workspace]
 created_with = "dlgrade {version}"
 """
+# With `dlgrade init --notebooks`: `dlgrade check` grades exercises/<id>.ipynb where it exists.
+NOTEBOOKS_TEXT = "notebooks = true\n"
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,31 @@ class Workspace:
     def path(self, exercise: Exercise) -> Path:
         return self.root / "exercises" / exercise.file_name
 
-    def display(self, exercise: Exercise) -> str:
+    def notebook_path(self, exercise: Exercise) -> Path:
+        return self.root / "exercises" / f"{exercise.id}.ipynb"
+
+    @property
+    def uses_notebooks(self) -> bool:
+        """Whether this workspace was made with ``--notebooks`` (its config says so)."""
+        config = self.root / CONFIG
+        if self.in_clone or not config.is_file():
+            return False
+        import tomllib
+
+        try:
+            data = tomllib.loads(config.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return False
+        return data.get("workspace", {}).get("notebooks") is True
+
+    def graded_path(self, exercise: Exercise) -> Path:
+        """The file ``dlgrade check`` grades: the notebook in a notebook workspace, else .py."""
+        notebook = self.notebook_path(exercise)
+        return notebook if self.uses_notebooks and notebook.is_file() else self.path(exercise)
+
+    def display(self, exercise: Exercise, path: Path | None = None) -> str:
         """The learner file's path as the learner would type it."""
-        path = self.path(exercise)
+        path = path or self.path(exercise)
         try:
             return str(path.relative_to(Path.cwd()))
         except ValueError:
@@ -99,13 +123,20 @@ def find(course: Course, start: Path | None = None) -> Workspace:
     raise InputError(NO_WORKSPACE)
 
 
-def init(course: Course, target: Path) -> Workspace:
-    """Write a fresh learner workspace: the stubs and a dlgrade.toml."""
+def init(course: Course, target: Path, *, notebooks: bool = False) -> Workspace:
+    """Write a fresh learner workspace: the stubs (and their notebooks) and a dlgrade.toml."""
     if target.exists() and any(target.iterdir()):
         raise InputError(f"{target}: folder exists and is not empty")
     (target / "exercises").mkdir(parents=True, exist_ok=True)
     for exercise in course.exercises:
         shutil.copyfile(course.stub_path(exercise), target / "exercises" / exercise.file_name)
-    (target / CONFIG).write_text(CONFIG_TEXT.format(version=__version__), encoding="utf-8")
+    config = CONFIG_TEXT.format(version=__version__)
+    if notebooks:
+        from grader.course import notebook_stub
+
+        for exercise in course.exercises:
+            notebook_stub.write(course, exercise, target / "exercises" / f"{exercise.id}.ipynb")
+        config += NOTEBOOKS_TEXT
+    (target / CONFIG).write_text(config, encoding="utf-8")
     (target / ".gitignore").write_text(".dlgrade/\n*.png\n", encoding="utf-8")
     return Workspace(target.resolve(), course)

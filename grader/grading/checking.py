@@ -56,7 +56,8 @@ def targets(
             for e in exercises
         ]
     ws = workspace()
-    return [Target(e, ws.path(e), ws.display(e), record=True) for e in exercises]
+    chosen = [(e, ws.graded_path(e)) for e in exercises]
+    return [Target(e, path, ws.display(e, path), record=True) for e, path in chosen]
 
 
 def _require_extras(exercises: Sequence[Exercise]) -> None:
