@@ -2,8 +2,9 @@
 
 The module docstring becomes the lesson (Markdown), the imports one code cell, each function a
 code cell with its TODOs, the examples of its docstring a worked-example cell after it, and a
-last cell runs the check. Worked examples and the check cell are tagged ``dlgrade-skip``: they
-run in the notebook, not when grading. Every cell's ``metadata.dlgrade`` says what it holds.
+last cell runs the check (``%load_ext grader`` has a cell of its own at the top). Those cells
+are tagged ``dlgrade-skip``: they run in the notebook, not when grading. Every cell's
+``metadata.dlgrade`` says what it holds.
 
 The stub is the course's own file, so reading it with :mod:`ast` here is safe; nbformat (the
 ``jupyter`` extra) is imported only when a notebook is written.
@@ -119,6 +120,7 @@ def build(course: Course, exercise: Exercise) -> Any:
             metadata=meta("lesson"),
         )
     ]
+    cells.append(v4.new_code_cell("%load_ext grader", metadata=meta("setup", (SKIP_TAG,))))
     if preamble:
         cells.append(v4.new_code_cell(preamble, metadata=meta("imports")))
     known = KNOWN_NAMES | {name for name, _, _ in functions}
@@ -133,9 +135,7 @@ def build(course: Course, exercise: Exercise) -> Any:
                 )
             )
     cells.append(
-        v4.new_code_cell(
-            f"%load_ext grader\n%dlgrade check {exercise.id}", metadata=meta("check", (SKIP_TAG,))
-        )
+        v4.new_code_cell(f"%dlgrade check {exercise.id}", metadata=meta("check", (SKIP_TAG,)))
     )
     notebook = v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {
