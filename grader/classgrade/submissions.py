@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from grader.classgrade import notebook_files
 from grader.grading.sources import MAX_SOURCE_KB
 
 FILE_LIMIT = MAX_SOURCE_KB << 10
@@ -109,6 +110,7 @@ def read_folder(path: Path, wanted: Sequence[str], student: str | None = None) -
                     found.notes.append(f"{prefix}{name} ignored: {name} was found first")
                     continue
                 found.files[name] = data
+        notebook_files.from_folder(found, wanted, folders, _read_regular)  # .ipynb for the rest
     finally:
         for _, fd in folders:
             os.close(fd)
@@ -188,6 +190,7 @@ def read_zip(path: Path, wanted: Sequence[str], student: str | None = None) -> S
             found.files[base] = _read_member(archive, info)
         except Refused as why:
             found.refuse(base, f"zip entry {name!r} {why}: refused")
+    notebook_files.from_zip(found, wanted, archive, infos)  # .ipynb for the rest
     return found
 
 
