@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -141,3 +142,25 @@ def test_an_unsafe_zip_notebook_entry_is_not_taken(tmp_path):
     (tmp_path / "s.zip").write_bytes(buffer.getvalue())
     (student,) = submissions.discover(tmp_path, ["00_weighted_sum.py"])
     assert student.files == {}
+
+
+def test_hostile_notebooks_are_contained_like_hostile_py_files(tmp_path, monkeypatch):
+    """The hostile class of test_class_hostile, every file handed in as a notebook."""
+    import test_class_hostile
+
+    def write_notebooks(folder: Path, files: dict[str, str]) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            cells = [
+                nbformat.v4.new_markdown_cell("my \x1b[2J work"),
+                nbformat.v4.new_code_cell("%matplotlib inline\n!pip install numpy"),
+                nbformat.v4.new_code_cell(text),
+            ]
+            notebook = nbformat.writes(nbformat.v4.new_notebook(cells=cells))
+            (folder / f"{Path(name).stem}.ipynb").write_text(notebook, encoding="utf-8")
+
+    monkeypatch.setattr(test_class_hostile, "write", write_notebooks)
+    test_class_hostile.test_hostile_submissions_are_contained_and_classmates_keep_full_marks(
+        tmp_path
+    )
+    assert not list((tmp_path / "class").rglob("*.py"))  # every file was a notebook
