@@ -241,9 +241,11 @@ def render_html(report: CheckReport) -> str:
             f"{_e(c.get('points'))}/{_e(c.get('max_points'))}</td></tr>"
         )
     out.append("</table>")
-    history = (r.get("artifacts") or {}).get("history")
-    if isinstance(history, dict) and history:
-        out.append(_history_table(history))
+    artifacts = r.get("artifacts") or {}
+    if isinstance(artifacts.get("history"), dict):
+        out.append(_curve_svg(artifacts["history"]))
+    if isinstance(artifacts.get("misclassified"), list) and artifacts["misclassified"]:
+        out.append(_digits_html(artifacts["misclassified"], artifacts.get("accuracy")))
     if not report.passed and r.get("checks"):
         out.append(
             f'<div style="color:#00599c">Stuck? <code>%dlgrade hint {_e(r.get("exercise"))}</code>'
@@ -260,23 +262,107 @@ def render_html(report: CheckReport) -> str:
     return "".join(out)
 
 
-def _history_table(history: dict) -> str:
-    """Exercise 04's learning curve, epoch by epoch, as a small table."""
-    keys = [k for k, v in history.items() if isinstance(v, list)][:4]
-    rows = max((len(history[k]) for k in keys), default=0)
-    head = "".join(f"<th>{_e(k)}</th>" for k in keys)
-    body = "".join(
-        f"<tr><td>{i + 1}</td>"
-        + "".join(
-            f"<td>{history[k][i]:.4f}</td>"
-            if i < len(history[k]) and isinstance(history[k][i], int | float)
-            else "<td></td>"
-            for k in keys
+CURVE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
+
+
+def _curve_svg(history: dict) -> str:
+    """Exercise 04's learning curve: loss and accuracy per epoch, an inline SVG."""
+    series = {
+        name: [float(v) for v in values if isinstance(v, int | float)]
+        for name, values in history.items()
+        if isinstance(values, list) and ("loss" in name or "acc" in name)
+    }
+    series = {name: values for name, values in series.items() if values}
+    if not series:
+        return ""
+    panels = []
+    for title, keys in (
+        ("loss", [k for k in series if "loss" in k]),
+        ("accuracy", [k for k in series if "acc" in k]),
+    ):
+        if not keys:
+            continue
+        values = [v for k in keys for v in series[k]]
+        low, high = min(values), max(values)
+        span = (high - low) or 1.0
+        lines = []
+        for colour, key in zip(CURVE_COLOURS, keys, strict=False):
+            points = series[key]
+            step = 280 / max(len(points) - 1, 1)
+            coords = " ".join(
+                f"{10 + i * step:.1f},{130 - (v - low) / span * 110:.1f}"
+                for i, v in enumerate(points)
+            )
+            lines.append(
+                f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{coords}"/>'
+                f'<text x="{300 - 8 * len(key)}" y="{14 + 12 * len(lines)}" fill="{colour}" '
+                f'font-size="11">{_e(key)}</text>'
+            )
+        panels.append(
+            f'<svg class="dlgrade-curve" width="300" height="150" viewBox="0 0 300 150" '
+            f'xmlns="http://www.w3.org/2000/svg"><rect width="300" height="150" fill="white" '
+            f'stroke="#ccc"/><text x="10" y="145" font-size="11">{title}: '
+            f"{low:.4g} – {high:.4g}, {max(len(series[k]) for k in keys)} epochs</text>"
+            + "".join(lines)
+            + "</svg>"
         )
-        + "</tr>"
-        for i in range(min(rows, 100))
+    return "<div>Learning curve (per epoch, on the training data)</div>" + "".join(panels)
+
+
+def _png(image: Any) -> str:
+    """A grey-scale uint8 image as a data: URL (PNG written with zlib; no imaging library)."""
+    import base64
+    import struct
+    import zlib
+
+    height, width = image.shape
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + bytes(image[r].tolist()) for r in range(height))
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
     )
-    return f'<table class="dlgrade-history"><tr><th>epoch</th>{head}</tr>{body}</table>'
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _digits_html(wrong: list, accuracy: Any) -> str:
+    """A few test digits exercise 04's model got wrong, as small inline images."""
+    from grader.mnist import data as mnist
+
+    try:
+        _, (x_test, _) = mnist.load_data()
+    except Exception:  # the data file is missing: the table of labels still says it
+        x_test = None
+    cells = []
+    for item in wrong[:8]:
+        if not isinstance(item, dict):
+            continue
+        index = item.get("index")
+        image = ""
+        if x_test is not None and isinstance(index, int) and 0 <= index < len(x_test):
+            image = (
+                f'<img src="{_png(x_test[index])}" width="56" height="56" '
+                'style="image-rendering:pixelated" alt="digit"><br>'
+            )
+        cells.append(
+            f'<td style="text-align:center;padding:4px">{image}'
+            f"{_e(item.get('predicted'))} (true {_e(item.get('true'))})</td>"
+        )
+    shown = (
+        f" (accuracy {accuracy:.2%} on 10,000 unseen images)"
+        if isinstance(accuracy, int | float)
+        else ""
+    )
+    return (
+        f"<div>Test digits your model got wrong{shown}</div>"
+        f'<table class="dlgrade-digits"><tr>{"".join(cells)}</tr></table>'
+    )
 
 
 def check(
@@ -419,9 +505,15 @@ def quiz(
 
     with connect() as conn:
         result = run_quiz(
-            conn, chosen, one, seed=seed, mode="practice", now=datetime.now(UTC),
-            on_outcome=shown, content=content,
-        )  # fmt: skip
+            conn,
+            chosen,
+            one,
+            seed=seed,
+            mode="practice",
+            now=datetime.now(UTC),
+            on_outcome=shown,
+            content=content,
+        )
     return Text(f"quiz: {result.score}/{len(result.outcomes)} right (seed {seed})")
 
 

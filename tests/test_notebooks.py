@@ -233,3 +233,41 @@ def test_checking_a_python_file_does_not_import_the_notebook_libraries(tmp_path,
     )
     assert done.returncode == 0, done.stderr
     assert "LOADED []" in done.stderr
+
+
+def test_the_html_result_escapes_what_the_learner_controls_and_draws_exercise_04():
+    from grader.notebook import CheckReport, render_html
+
+    result = {
+        "exercise": "04_mnist_mlp",
+        "title": "MNIST",
+        "score": 1,
+        "max_score": 2,
+        "passed": False,
+        "notes": ["cell 2, line 1: `<b>` is IPython syntax"],
+        "load_error": None,
+        "checks": [
+            {
+                "title": "a check",
+                "passed": False,
+                "points": 0,
+                "max_points": 1,
+                "message": "<script>alert(1)</script>",
+                "got": "<img src=x onerror=alert(1)>",
+                "hint": "try again",
+            },
+        ],
+        "artifacts": {
+            "history": {"loss": [0.5, 0.3], "accuracy": [0.8, 0.9]},
+            "misclassified": [{"index": 0, "predicted": 3, "true": 5}],
+            "accuracy": 0.9786,
+        },
+    }
+    shown = render_html(CheckReport(result, "nb.ipynb"))
+    assert "<script" not in shown and "onerror=alert" not in shown.replace(
+        "onerror=alert(1)&gt;", ""
+    )
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown and "&lt;b&gt;" in shown
+    assert shown.count("<svg") == 2  # loss and accuracy
+    assert shown.count('<img src="data:image/png;base64,') == 1
+    assert "accuracy 97.86% on 10,000 unseen images" in shown

@@ -94,15 +94,18 @@ def test_cells_run_but_not_saved_are_named_stale(ws):
     (cell,) = [
         c
         for c in notebook.cells
-        if c.metadata["dlgrade"] == {"exercise": "00_weighted_sum", "part": "function",
-                                     "name": "weighted_sum"}
-    ]  # fmt: skip
+        if c.metadata["dlgrade"]
+        == {"exercise": "00_weighted_sum", "part": "function", "name": "weighted_sum"}
+    ]
     cell.source = cell.source.replace("x @ w + b", "x @ w")  # run in the kernel, never saved
     notebook.cells[-1].source = "%dlgrade check 00_weighted_sum 00_weighted_sum.ipynb"
     executed = NotebookClient(
-        notebook, timeout=600, kernel_name="python3", allow_errors=True,
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        allow_errors=True,
         resources={"metadata": {"path": str(path.parent)}},
-    ).execute()  # fmt: skip
+    ).execute()
     shown = html_of(executed.cells[-1])
     assert STALE in shown and "26/26 points" in shown
 
