@@ -68,6 +68,13 @@ def graded(tmp_path_factory):
     for student, raw in bad.items():
         (root / student).mkdir()
         (root / student / "00_weighted_sum.ipynb").write_bytes(raw)
+    raising = code["00_weighted_sum"].replace(
+        "    return float(", "    raise ValueError('boom')\n    return float(", 1
+    )
+    (root / "nb_raises").mkdir()
+    (root / "nb_raises" / "00_weighted_sum.ipynb").write_text(
+        as_notebook("00_weighted_sum", raising), encoding="utf-8"
+    )
     (root / "bad_huge").mkdir()
     with (root / "bad_huge" / "00_weighted_sum.ipynb").open("wb") as handle:
         handle.truncate(200 << 20)  # sparse: 200 MB on paper, never read
@@ -96,6 +103,18 @@ def test_notebooks_folders_and_zips_grade_like_the_same_py_check_by_check(graded
         in notes
     )
     assert "00_weighted_sum.py graded from the notebook exercises/00_weighted_sum.ipynb" in notes
+
+
+def test_class_feedback_names_the_notebook_cell_a_failure_comes_from(graded):
+    (cell,) = [
+        i
+        for i, c in enumerate(filled_notebook("00_weighted_sum").cells, start=1)
+        if c.metadata.get("dlgrade", {}).get("name") == "weighted_sum"
+        and c.metadata["dlgrade"]["part"] == "function"
+    ]
+    messages = [c["message"] for c in graded["nb_raises"]["exercises"]["00_weighted_sum"]["checks"]]
+    raised = [m for m in messages if "boom" in m]
+    assert raised and all(f"(cell {cell}, line " in m for m in raised), raised
 
 
 @pytest.mark.parametrize(

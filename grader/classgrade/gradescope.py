@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from grader.classgrade import notebook_files
 from grader.classgrade.pool import Boxes, Chunk, Job, grade_chunk
 from grader.classgrade.run import missing_result
 from grader.classgrade.submissions import read_folder
@@ -114,7 +115,9 @@ def grade_submission(
             )
             if got[0].get("grader_error"):
                 raise GraderError(f"{ex.id}: grader error: {got[0]['grader_error']}")
-            results.append(got[0])
+            results.append(
+                notebook_files.relabel(got[0], found.cells.get(ex.file_name), ex.file_name)
+            )
     finally:
         boxes.close()
     data = results_json(results, found.notes, time.perf_counter() - started)

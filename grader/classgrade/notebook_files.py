@@ -50,6 +50,11 @@ def ranges(cells: notebooks.CellMap) -> str:
     return "; ".join(shown[:20]) + ("; …" if len(shown) > 20 else "")
 
 
+def relabel(result: dict, cells: notebooks.CellMap | None, file_name: str) -> dict:
+    """A graded result of a notebook submission, its messages naming cells (else unchanged)."""
+    return cells.relabel_dict(result, file_name) if cells is not None else result
+
+
 def take(found: Any, file_name: str, shown: str, raw: bytes, others: Sequence[str]) -> None:
     """Put notebook ``raw``'s code in ``found`` for ``file_name``, or refuse it with a note."""
     source, cells, refusal = notebooks.submission_source(shown, raw)
@@ -59,6 +64,7 @@ def take(found: Any, file_name: str, shown: str, raw: bytes, others: Sequence[st
         found.refuse(file_name, f"{refusal}: refused")
         return
     found.files[file_name] = source
+    found.cells[file_name] = cells
     found.notes.append(
         f"{file_name} graded from the notebook {shown} (its code cells in order; {ranges(cells)})"
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import __version__
-from grader.classgrade import gradebook, submissions
+from grader.classgrade import gradebook, notebook_files, submissions
 from grader.classgrade.analytics import Summary, summarize
 from grader.classgrade.exports import write_all
 from grader.classgrade.pool import Chunk, Job, run_local
@@ -154,7 +154,7 @@ def _grade(request: Request, course: Course, conn: Any, settings: gradebook.Sett
         request.submissions, [e.file_name for e in exercises], skip=[request.out]
     )
     done = gradebook.done(conn)
-    tasks, digests = [], {}
+    tasks, digests, cells = [], {}, {}
     for student in found:
         gradebook.record_student(conn, student.student, student.notes)
         for ex in exercises:
@@ -167,6 +167,7 @@ def _grade(request: Request, course: Course, conn: Any, settings: gradebook.Sett
                 gradebook.commit(conn, student.student, missing_result(ex, seed, note), None)
                 continue
             tasks.append((ex.id, student.student, source))
+            cells[(student.student, ex.id)] = student.cells.get(ex.file_name)
             digests[(student.student, ex.id)] = gradebook.sha256(source)
     seeds = {s.student: settings.seed_for(s.student) for s in found}
     job = Job(
@@ -183,6 +184,8 @@ def _grade(request: Request, course: Course, conn: Any, settings: gradebook.Sett
 
         def deliver(chunk: Chunk, index: int, result: dict[str, Any]) -> None:
             student = chunk.students[index]
+            where = cells.get((student, chunk.exercise))  # a notebook's: feedback names cells
+            result = notebook_files.relabel(result, where, f"{chunk.exercise}.py")
             gradebook.commit(conn, student, result, digests.get((student, chunk.exercise)))
             progress.advance(student, chunk.exercise, gradebook.status_of(result))
 

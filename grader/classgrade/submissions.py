@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from grader.classgrade import notebook_files
 from grader.grading.sources import MAX_SOURCE_KB
@@ -41,6 +42,7 @@ class StudentFiles:
     files: dict[str, bytes] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    cells: dict[str, Any] = field(default_factory=dict)  # name -> a notebook's CellMap
 
     def refuse(self, name: str | None, why: str) -> None:
         self.notes.append(why)

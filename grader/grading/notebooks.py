@@ -73,12 +73,25 @@ class CellMap:
         )
         return re.sub(r"\bline (\d+)(?= of your file|, in )", bare_line, text)
 
+    def _message(self, text: str | None, shown: str) -> str:
+        return (self.relabel(text, shown) or "").replace(" of your file)", ")")
+
+    def relabel_dict(self, result: dict, shown: str) -> dict:
+        """A result as plain data (``ExerciseResult.to_dict``), its messages told in cells."""
+        out = dict(result)
+        out["load_error"] = self.relabel(out.get("load_error"), shown)
+        out["checks"] = [
+            {**c, "message": self._message(c.get("message"), shown)}
+            for c in out.get("checks", [])
+            if isinstance(c, dict)
+        ]
+        return out
+
     def relabel_result(self, result: Any) -> None:
         """Every message of an ExerciseResult, told in notebook cells; the notes added."""
         result.load_error = self.relabel(result.load_error, result.file)
         for check in result.checks:
-            check.message = self.relabel(check.message, result.file) or ""
-            check.message = check.message.replace(" of your file)", ")")
+            check.message = self._message(check.message, result.file)
         notes = getattr(result, "notes", None)
         if notes is not None:
             notes.extend(n for n in self.notes if n not in notes)
