@@ -271,3 +271,10 @@ def test_the_html_result_escapes_what_the_learner_controls_and_draws_exercise_04
     assert shown.count("<svg") == 2  # loss and accuracy
     assert shown.count('<img src="data:image/png;base64,') == 1
     assert "accuracy 97.86% on 10,000 unseen images" in shown
+
+
+def test_an_lms_renamed_notebook_names_its_exercise(tmp_path, dlgrade_home):
+    path = write(filled_notebook("01_activations"), tmp_path / "Ana_1234_01_activations (1).ipynb")
+    done = dlgrade("check", "--path", str(path), "--json", cwd=tmp_path, home=dlgrade_home)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["exercise"] == "01_activations"

@@ -76,6 +76,10 @@ def _exercise_from_name(course: Course, path: Path) -> str:
     for exercise in course.exercises:
         if path.stem == exercise.id:
             return exercise.id
+    if path.suffix.lower() == ".ipynb":  # LMS downloads rename: "Ana_1234_03_backprop (1).ipynb"
+        named = [e.id for e in course.exercises if e.id.lower() in path.name.lower()]
+        if len(named) == 1:
+            return named[0]
     raise InputError(
         f"{path.name}: cannot tell which exercise this file is for; "
         "name it, e.g. `dlgrade check 02_perceptron --path FILE`"
