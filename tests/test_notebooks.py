@@ -278,3 +278,23 @@ def test_an_lms_renamed_notebook_names_its_exercise(tmp_path, dlgrade_home):
     done = dlgrade("check", "--path", str(path), "--json", cwd=tmp_path, home=dlgrade_home)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["exercise"] == "01_activations"
+
+
+def test_a_flood_of_magics_is_refused_before_ipython_reads_it():
+    """IPython's transformer re-reads a cell once per magic: thousands would take minutes."""
+    flood = notebook_of(code_cell("x = 1\n!x\n" * 5000))
+    with pytest.raises(NotebookError, match="too much IPython syntax"):
+        notebooks.extract(flood, "flood.ipynb")
+    fine = notebooks.extract(notebook_of(code_cell("%time x = 1\n" + "y = 1\n" * 200)), "ok.ipynb")
+    assert fine.cells.notes == [
+        "cell 1, line 1: `%time x = 1` is IPython syntax: skipped when grading"
+    ]
+
+
+def test_a_continued_magic_keeps_every_line_in_place():
+    source = "if 1:\n    %time f()\n    y = 2\na = !ls \\\n  -l\nb = 2\n"
+    found = notebooks.extract(notebook_of(code_cell(source)), "a.ipynb")
+    lines = found.source.splitlines()
+    assert len(lines) == 6 and lines[2] == "    y = 2" and lines[5] == "b = 2"
+    assert lines[1].startswith("    pass") and lines[3].startswith("pass")
+    compile(found.source, "a.ipynb", "exec")

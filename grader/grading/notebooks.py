@@ -13,7 +13,6 @@ notebook) are not graded. nbformat and IPython are the ``jupyter`` extra, import
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,12 @@ SUFFIX = ".ipynb"
 MAX_NOTEBOOK_MB = 16
 MAX_CELLS = 2000
 SKIP_TAG = "dlgrade-skip"
+ESCAPES = "%!?/,;"
+LOOKAHEAD = 50
+MAX_NOTES = 20
+# IPython's transformer reads a whole cell again for each magic in it (quadratic): a notebook
+# is converted only when magics x lines stays under this (about half a second at most).
+MAX_IPYTHON_WORK = 5_000
 FUTURE = "from __future__ import "
 OURS = ("%load_ext grader", "%dlgrade", "%reload_ext grader")
 NEEDS_EXTRA = "reading notebooks needs the jupyter extra: pip install 'dlgrade[jupyter]'"
@@ -134,21 +139,63 @@ def _shown(line: str, limit: int = 60) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def _may_be_ipython(line: str) -> bool:
+    """Whether IPython's transformer could change ``line`` (a cheap superset of its rules).
+
+    Lines starting with an escape (``% ! ? / , ;``), ending in ``?``, or assigning ``= !`` /
+    ``= %`` are handed to the transformer; it alone decides what they are.
+    """
+    text = line.strip()
+    if not text:
+        return False
+    return (
+        text[0] in ESCAPES
+        or text.endswith("?")
+        or "=!" in text.replace(" ", "")
+        or ("=%" in text.replace(" ", ""))
+    )
+
+
+def _align(original: list[str], new: list[str]) -> list[tuple[int, int]]:
+    """The runs of ``original`` lines the transformer replaced, as (first, end) pairs.
+
+    The transformer replaces a statement in place (several continued lines may become one),
+    so one pass with a short look-ahead lines the two up; past ``LOOKAHEAD`` lines the rest
+    of the cell counts as replaced.
+    """
+    replaced, i, j = [], 0, 0
+    while i < len(original) and j < len(new):
+        if original[i] == new[j]:
+            i, j = i + 1, j + 1
+            continue
+        after = new[j + 1] if j + 1 < len(new) else None
+        for k in range(i + 1, min(i + LOOKAHEAD, len(original)) + 1):
+            if (original[k] if k < len(original) else None) == after:
+                replaced.append((i, k))
+                i, j = k, j + 1
+                break
+        else:
+            replaced.append((i, len(original)))
+            return replaced
+    if i < len(original):
+        replaced.append((i, len(original)))
+    return replaced
+
+
 def plain_python(source: str, cell: int, transformer: Any) -> tuple[str, list[str]]:
     """A cell's source with IPython-only lines made ``pass``; the same number of lines."""
+    original = source.splitlines()
+    if not any(_may_be_ipython(line) for line in original):
+        return source, []
     try:
         converted = transformer.transform_cell(source)
     except Exception:  # IPython cannot read it: the sandbox reports the syntax error
         return source, []
-    original = source.splitlines()
     new = converted.splitlines()
     if original == new:
         return source, []
     out, notes = list(original), []
-    matcher = difflib.SequenceMatcher(a=original, b=new, autojunk=False)
-    for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
-        if tag == "equal" or i1 == i2:
-            continue
+    for i1, i2 in _align(original, new):
         first = original[i1]
         indent = first[: len(first) - len(first.lstrip())]
         for i in range(i1, i2):
@@ -158,7 +205,16 @@ def plain_python(source: str, cell: int, transformer: Any) -> tuple[str, list[st
                     "skipped when grading"
                 )
             out[i] = f"{indent}pass  # IPython syntax, not graded"
-    return "\n".join(out) + "\n", notes
+    return "\n".join(out) + "\n", notes[:MAX_NOTES]
+
+
+def _ipython_work(cells: list[tuple[int, str]]) -> int:
+    """What converting these cells costs IPython: it re-reads a cell once per magic in it."""
+    work = 0
+    for _, source in cells:
+        lines = source.splitlines()
+        work += sum(map(_may_be_ipython, lines)) * len(lines)
+    return work
 
 
 def extract(raw: bytes, shown: str) -> Extracted:
@@ -184,10 +240,14 @@ def extract(raw: bytes, shown: str) -> Extracted:
     if len(cells) > MAX_CELLS:
         raise NotebookError(f"{shown}: more than {MAX_CELLS} cells")
     transformer = transformer_class()
+    # Its clean-ups (dedent a whole cell, strip ">>>" prompts) are not IPython syntax: a cell
+    # is graded as written, like a .py file, and only the magics change.
+    transformer.cleanup_transforms = []
     cellmap, parts = CellMap(), []
     future: list[tuple[str, tuple[int, int]]] = []
     if captured.get("ValidationError") is not None:
         cellmap.notes.append(f"{shown} does not follow the notebook format fully; its code is read")
+    graded: list[tuple[int, str]] = []
     for number, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
@@ -196,8 +256,14 @@ def extract(raw: bytes, shown: str) -> Extracted:
         source = _text(cell.get("source"))
         if source is None:
             raise NotebookError(f"{shown}: cell {number} has no readable source")
-        if not source.strip():
-            continue
+        if source.strip():
+            graded.append((number, source))
+    if _ipython_work(graded) > MAX_IPYTHON_WORK:
+        raise NotebookError(
+            f"{shown}: too much IPython syntax (%, !, ?) to convert; keep magics out of "
+            "the cells with your code"
+        )
+    for number, source in graded:
         code, notes = plain_python(source, number, transformer)
         cellmap.notes.extend(notes)
         code = code if code.endswith("\n") else code + "\n"
