@@ -298,3 +298,23 @@ def test_a_continued_magic_keeps_every_line_in_place():
     assert len(lines) == 6 and lines[2] == "    y = 2" and lines[5] == "b = 2"
     assert lines[1].startswith("    pass") and lines[3].startswith("pass")
     compile(found.source, "a.ipynb", "exec")
+
+
+def test_init_with_notebooks_without_the_extra_says_so_and_writes_nothing(tmp_path, dlgrade_home):
+    blocked = (
+        "import sys\n"
+        "class Blocked:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.partition('.')[0] in ('nbformat', 'IPython'):\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Blocked())\n"
+        "sys.argv = ['dlgrade', 'init', 'ws', '--notebooks']\n"
+        "from grader.cli.entry import main\nmain()\n"
+    )
+    env = {**os.environ, "DLGRADE_HOME": str(dlgrade_home)}
+    done = subprocess.run(
+        [sys.executable, "-c", blocked], cwd=tmp_path, capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"dlgrade: {notebook_stub.NEEDS_EXTRA}"
+    assert not (tmp_path / "ws").exists()

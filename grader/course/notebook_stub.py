@@ -99,6 +99,14 @@ def worked_example(name: str, docstring: str, known: set[str]) -> str | None:
     return "\n".join(calls) or None
 
 
+def require_extra() -> None:
+    """An InputError naming the extra to install when nbformat is missing."""
+    try:
+        import nbformat  # noqa: F401
+    except ImportError:
+        raise InputError(NEEDS_EXTRA) from None
+
+
 def build(course: Course, exercise: Exercise) -> Any:
     """The notebook of ``exercise``, generated from its stub (an nbformat NotebookNode)."""
     try:

@@ -127,13 +127,15 @@ def init(course: Course, target: Path, *, notebooks: bool = False) -> Workspace:
     """Write a fresh learner workspace: the stubs (and their notebooks) and a dlgrade.toml."""
     if target.exists() and any(target.iterdir()):
         raise InputError(f"{target}: folder exists and is not empty")
+    if notebooks:
+        from grader.course import notebook_stub
+
+        notebook_stub.require_extra()  # before anything is written
     (target / "exercises").mkdir(parents=True, exist_ok=True)
     for exercise in course.exercises:
         shutil.copyfile(course.stub_path(exercise), target / "exercises" / exercise.file_name)
     config = CONFIG_TEXT.format(version=__version__)
     if notebooks:
-        from grader.course import notebook_stub
-
         for exercise in course.exercises:
             notebook_stub.write(course, exercise, target / "exercises" / f"{exercise.id}.ipynb")
         config += NOTEBOOKS_TEXT
