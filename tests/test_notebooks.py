@@ -104,8 +104,15 @@ def test_a_workspace_made_with_notebooks_grades_its_notebooks(tmp_path, dlgrade_
     assert done.returncode == 0, done.stderr
     assert result["file"].endswith("00_weighted_sum.ipynb") and result["passed"]
     listed = json.loads(dlgrade("list", "--json", cwd=ws, home=dlgrade_home).stdout)
-    assert "00_weighted_sum" in json.dumps(listed)
-    assert '"passed": true' in json.dumps(listed) or "26" in json.dumps(listed)
+    (entry,) = [e for e in listed["exercises"] if e["exercise"] == "00_weighted_sum"]
+    assert entry["best"] == 26, entry
+    generated = notebook_stub.text(COURSE, COURSE.get("00_weighted_sum"))
+    assert (ws / "exercises" / "00_weighted_sum.ipynb").read_text() != generated
+    done = dlgrade("reset", "00_weighted_sum", "--json", cwd=ws, home=dlgrade_home)
+    assert done.returncode == 0, done.stderr
+    backup = Path(json.loads(done.stdout)["backup"])
+    assert backup.suffix == ".ipynb" and "return float(" in backup.read_text()
+    assert (ws / "exercises" / "00_weighted_sum.ipynb").read_text() == generated
 
 
 def test_magics_become_notes_and_failures_name_cells(tmp_path, dlgrade_home):

@@ -145,6 +145,8 @@ def build(course: Course, exercise: Exercise) -> Any:
     cells.append(
         v4.new_code_cell(f"%dlgrade check {exercise.id}", metadata=meta("check", (SKIP_TAG,)))
     )
+    for number, cell in enumerate(cells):  # the same stub gives the same notebook, byte for byte
+        cell.id = f"{exercise.id}-{number:02d}".replace("_", "-")
     notebook = v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {
         "name": "python3",
@@ -155,13 +157,18 @@ def build(course: Course, exercise: Exercise) -> Any:
     return notebook
 
 
-def write(course: Course, exercise: Exercise, path: Path) -> Path:
-    """Write ``exercise``'s notebook to ``path`` (validated by nbformat first)."""
+def text(course: Course, exercise: Exercise) -> str:
+    """``exercise``'s notebook as the text of an ``.ipynb`` file (validated by nbformat)."""
     import nbformat
 
     notebook = build(course, exercise)
     nbformat.validate(notebook)
+    return nbformat.writes(notebook) + "\n"
+
+
+def write(course: Course, exercise: Exercise, path: Path) -> Path:
+    """Write ``exercise``'s notebook to ``path``."""
     from grader.core.atomic import write_text
 
-    write_text(path, nbformat.writes(notebook) + "\n")
+    write_text(path, text(course, exercise))
     return path

@@ -91,13 +91,22 @@ class Workspace:
         return done.stdout
 
     def reset(self, exercise: Exercise) -> Path | None:
-        """Restore the stub; returns the backup of the learner's file (None if nothing to keep)."""
-        target, stub = self.path(exercise), self.pristine_stub(exercise)
+        """Restore the stub; returns the backup of the learner's file (None if nothing to keep).
+
+        In a notebook workspace the graded file is the notebook: it is generated afresh.
+        """
+        target = self.graded_path(exercise)
+        if target.suffix == ".ipynb":
+            from grader.course import notebook_stub
+
+            stub = notebook_stub.text(self.course, exercise)
+        else:
+            stub = self.pristine_stub(exercise)
         backup = None
         if target.exists() and target.read_text(encoding="utf-8", errors="replace") != stub:
             backups = self.root / ".dlgrade" / "backups"
             backups.mkdir(parents=True, exist_ok=True)
-            backup = backups / f"{exercise.id}-{time.strftime('%Y%m%d-%H%M%S')}.py"
+            backup = backups / f"{exercise.id}-{time.strftime('%Y%m%d-%H%M%S')}{target.suffix}"
             shutil.copy2(target, backup)
         _write_atomic(target, stub)
         return backup
