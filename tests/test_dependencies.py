@@ -98,7 +98,12 @@ def test_constraints_pin_every_declared_dependency_within_its_range():
             name, version = line.split("==")
             pins[name.strip().lower().replace("_", "-")] = version.strip()
     extras = PYPROJECT["project"]["optional-dependencies"]
-    declared = [*PYPROJECT["project"]["dependencies"], *extras["keras"], *extras["instructor"]]
+    declared = [
+        *PYPROJECT["project"]["dependencies"],
+        *extras["keras"],
+        *extras["instructor"],
+        *extras["jupyter"],
+    ]
     for text in declared:
         requirement = Requirement(text)
         name = requirement.name.lower().replace("_", "-")

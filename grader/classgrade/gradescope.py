@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import __version__
+from grader.classgrade import notebook_files
 from grader.classgrade.feedback import code, escape, fence
 from grader.classgrade.layouts import finish
 from grader.classgrade.matching import Matcher
@@ -162,7 +163,9 @@ def grade_submission(
             )
             if got[0].get("grader_error"):
                 raise GraderError(f"{ex.id}: grader error: {got[0]['grader_error']}")
-            results.append(got[0])
+            results.append(
+                notebook_files.relabel(got[0], found.cells.get(ex.file_name), ex.file_name)
+            )
     finally:
         boxes.close()
     data = results_json(

@@ -48,8 +48,9 @@ fi
 "$PYTHON" -m venv {venv}
 {venv}/bin/python -m pip install --upgrade pip
 # dlgrade comes from the wheel in this zip; its dependencies from PyPI, at the versions CI
-# tested. (Grading 04_mnist_mlp needs TensorFlow too: install "{source}/{wheel}[keras]".)
-{venv}/bin/python -m pip install -c {source}/{constraints} {source}/{wheel}
+# tested; the jupyter extra reads .ipynb uploads. (Grading 04_mnist_mlp needs TensorFlow too:
+# add keras, "[jupyter,keras]".)
+{venv}/bin/python -m pip install -c {source}/{constraints} {source}/{wheel}'[jupyter]'
 ln -sf {venv}/bin/dlgrade /usr/local/bin/dlgrade
 # The reference solutions: for the grader only (learner code runs under another uid).
 chmod -R go-rwx {source}/solutions

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import __version__
-from grader.classgrade import gradebook, late, layouts, lms_store, roster
+from grader.classgrade import gradebook, late, layouts, lms_store, notebook_files, roster
 from grader.classgrade.analytics import Summary, summarize
 from grader.classgrade.exports import write_all
 from grader.classgrade.pool import Chunk, Job, run_local
@@ -196,7 +196,7 @@ def _grade(
         policy = request.late_policy.to_dict() if request.late_policy else None
         lms_store.set_meta(conn, "late_policy", policy)
     done = gradebook.done(conn)
-    tasks, digests = [], {}
+    tasks, digests, cells = [], {}, {}
     for submitter in download.students:
         lms_store.record(conn, submitter.student, submitter.info())
     for student in found:
@@ -211,6 +211,7 @@ def _grade(
                 gradebook.commit(conn, student.student, missing_result(ex, seed, note), None)
                 continue
             tasks.append((ex.id, student.student, source))
+            cells[(student.student, ex.id)] = student.cells.get(ex.file_name)
             digests[(student.student, ex.id)] = gradebook.sha256(source)
     seeds = {s.student: settings.seed_for(s.student) for s in found}
     job = Job(
@@ -227,6 +228,8 @@ def _grade(
 
         def deliver(chunk: Chunk, index: int, result: dict[str, Any]) -> None:
             student = chunk.students[index]
+            where = cells.get((student, chunk.exercise))  # a notebook's: feedback names cells
+            result = notebook_files.relabel(result, where, f"{chunk.exercise}.py")
             gradebook.commit(conn, student, result, digests.get((student, chunk.exercise)))
             progress.advance(student, chunk.exercise, gradebook.status_of(result))
 

@@ -19,7 +19,9 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+from grader.classgrade import notebook_files
 from grader.classgrade.matching import Match, Matcher
 from grader.grading.sources import MAX_SOURCE_KB
 
@@ -46,6 +48,7 @@ class StudentFiles:
     notes: list[str] = field(default_factory=list)
     renamed: dict[str, str] = field(default_factory=dict)  # exercise file -> name as submitted
     unknown: list[str] = field(default_factory=list)  # files that match no exercise
+    cells: dict[str, Any] = field(default_factory=dict)  # name -> a notebook's CellMap
 
     def refuse(self, name: str | None, why: str) -> None:
         self.notes.append(why)
@@ -143,6 +146,8 @@ def read_folder(
             found.files[target] = data
             if not hit.exact:
                 found.renamed[target] = where
+        notebook_files.from_folder(found, wanted, folders, _read_regular)  # .ipynb for the rest
+        notebook_files.claim(found, wanted)
     finally:
         for _, fd in folders:
             os.close(fd)
@@ -255,6 +260,8 @@ def read_zip(
             continue
         if not hit.exact:
             found.renamed[hit.target] = shown(name)
+    notebook_files.from_zip(found, wanted, archive, infos)  # .ipynb for the rest
+    notebook_files.claim(found, wanted)
     return found
 
 

@@ -64,7 +64,12 @@ class Loop:
         except InputError as exc:
             self.con.print(f"[hint]{report.markup(exc.format_message())}[/]")
             return None
-        target = checking.Target(exercise, ws.path(exercise), ws.display(exercise), record=True)
+        target = checking.Target(
+            exercise,
+            ws.graded_path(exercise),
+            ws.display(exercise, ws.graded_path(exercise)),
+            record=True,
+        )
         for _target, result in checking.run(ws.course, [target], workspace_key=str(ws.root)):
             report.exercise_result(self.con, result)
             return result
@@ -170,10 +175,10 @@ class Loop:
                 return value
             if kind == "eof":
                 return "q"
-            self.dirty = self.dirty or self.ws.path(self.exercise).resolve() in value
+            self.dirty = self.dirty or self.ws.graded_path(self.exercise).resolve() in value
 
     def saved(self, paths: set[Path]) -> None:
-        if self.ws.path(self.exercise).resolve() in paths:
+        if self.ws.graded_path(self.exercise).resolve() in paths:
             self.show()
 
 
@@ -233,7 +238,7 @@ def _plain(loop: Loop, polling: bool) -> None:
     while True:
         _kind, paths = loop.events.get()
         for exercise in loop.exercises:
-            if loop.ws.path(exercise).resolve() in paths:
+            if loop.ws.graded_path(exercise).resolve() in paths:
                 loop.con.rule()
                 result = loop.check(exercise)
                 if result and result.passed:

@@ -94,10 +94,13 @@ def cli(ctx: click.Context, poll: bool | None) -> None:
 
 @cli.command()
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--notebooks", is_flag=True, help="Also write each exercise as a Jupyter notebook (.ipynb)."
+)
 @JSON
-def init(directory: Path, as_json: bool) -> None:
+def init(directory: Path, notebooks: bool, as_json: bool) -> None:
     """Create a learner workspace in DIRECTORY with the exercise stubs."""
-    ws = workspace.init(load_course(), directory)
+    ws = workspace.init(load_course(), directory, notebooks=notebooks)
     if as_json:
         report.emit_json(
             {"workspace": str(ws.root), "exercises": [e.id for e in ws.course.exercises]}
@@ -105,7 +108,10 @@ def init(directory: Path, as_json: bool) -> None:
         return
     con = report.console()
     con.print(f"[pass]Workspace ready:[/] {ws.root}")
-    con.print(f"Next: [formula]cd {directory} && dlgrade check {ws.course.exercises[0].id}[/]")
+    first = ws.course.exercises[0].id
+    if notebooks:
+        con.print(f"In Jupyter: [formula]cd {directory} && jupyter lab exercises/{first}.ipynb[/]")
+    con.print(f"Next: [formula]cd {directory} && dlgrade check {first}[/]")
 
 
 @cli.command()

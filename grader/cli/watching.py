@@ -48,7 +48,7 @@ def force_polling(folder: Path, poll: bool | None) -> bool:
 def changed_exercises(ws: Workspace, exercises: list[Exercise], paths: set[str]) -> list[Exercise]:
     """The watched exercises whose learner file is among ``paths``."""
     resolved = {Path(p).resolve() for p in paths}
-    return [e for e in exercises if ws.path(e).resolve() in resolved]
+    return [e for e in exercises if ws.graded_path(e).resolve() in resolved]
 
 
 def watch_and_check(
@@ -66,7 +66,10 @@ def watch_and_check(
         polling = force_polling(folder, poll)
         for changes in _changes(watch, folder, pending, polling):
             pending = changed_exercises(ws, exercises, changes)
-            chosen = [checking.Target(e, ws.path(e), ws.display(e), record=True) for e in pending]
+            chosen = [
+                checking.Target(e, ws.graded_path(e), ws.display(e, ws.graded_path(e)), record=True)
+                for e in pending
+            ]
             for _target, result in checking.run(ws.course, chosen, workspace_key=str(ws.root)):
                 if as_json:
                     report.emit_json(result.to_dict())

@@ -26,6 +26,8 @@ CONFIG_TEXT = """\
 [workspace]
 created_with = "dlgrade {version}"
 """
+# With `dlgrade init --notebooks`: `dlgrade check` grades exercises/<id>.ipynb where it exists.
+NOTEBOOKS_TEXT = "notebooks = true\n"
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,31 @@ class Workspace:
     def path(self, exercise: Exercise) -> Path:
         return self.root / "exercises" / exercise.file_name
 
-    def display(self, exercise: Exercise) -> str:
+    def notebook_path(self, exercise: Exercise) -> Path:
+        return self.root / "exercises" / f"{exercise.id}.ipynb"
+
+    @property
+    def uses_notebooks(self) -> bool:
+        """Whether this workspace was made with ``--notebooks`` (its config says so)."""
+        config = self.root / CONFIG
+        if self.in_clone or not config.is_file():
+            return False
+        import tomllib
+
+        try:
+            data = tomllib.loads(config.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return False
+        return data.get("workspace", {}).get("notebooks") is True
+
+    def graded_path(self, exercise: Exercise) -> Path:
+        """The file ``dlgrade check`` grades: the notebook in a notebook workspace, else .py."""
+        notebook = self.notebook_path(exercise)
+        return notebook if self.uses_notebooks and notebook.is_file() else self.path(exercise)
+
+    def display(self, exercise: Exercise, path: Path | None = None) -> str:
         """The learner file's path as the learner would type it."""
-        path = self.path(exercise)
+        path = path or self.path(exercise)
         try:
             return str(path.relative_to(Path.cwd()))
         except ValueError:
@@ -67,13 +91,22 @@ class Workspace:
         return done.stdout
 
     def reset(self, exercise: Exercise) -> Path | None:
-        """Restore the stub; returns the backup of the learner's file (None if nothing to keep)."""
-        target, stub = self.path(exercise), self.pristine_stub(exercise)
+        """Restore the stub; returns the backup of the learner's file (None if nothing to keep).
+
+        In a notebook workspace the graded file is the notebook: it is generated afresh.
+        """
+        target = self.graded_path(exercise)
+        if target.suffix == ".ipynb":
+            from grader.course import notebook_stub
+
+            stub = notebook_stub.text(self.course, exercise)
+        else:
+            stub = self.pristine_stub(exercise)
         backup = None
         if target.exists() and target.read_text(encoding="utf-8", errors="replace") != stub:
             backups = self.root / ".dlgrade" / "backups"
             backups.mkdir(parents=True, exist_ok=True)
-            backup = backups / f"{exercise.id}-{time.strftime('%Y%m%d-%H%M%S')}.py"
+            backup = backups / f"{exercise.id}-{time.strftime('%Y%m%d-%H%M%S')}{target.suffix}"
             shutil.copy2(target, backup)
         _write_atomic(target, stub)
         return backup
@@ -99,13 +132,22 @@ def find(course: Course, start: Path | None = None) -> Workspace:
     raise InputError(NO_WORKSPACE)
 
 
-def init(course: Course, target: Path) -> Workspace:
-    """Write a fresh learner workspace: the stubs and a dlgrade.toml."""
+def init(course: Course, target: Path, *, notebooks: bool = False) -> Workspace:
+    """Write a fresh learner workspace: the stubs (and their notebooks) and a dlgrade.toml."""
     if target.exists() and any(target.iterdir()):
         raise InputError(f"{target}: folder exists and is not empty")
+    if notebooks:
+        from grader.course import notebook_stub
+
+        notebook_stub.require_extra()  # before anything is written
     (target / "exercises").mkdir(parents=True, exist_ok=True)
     for exercise in course.exercises:
         shutil.copyfile(course.stub_path(exercise), target / "exercises" / exercise.file_name)
-    (target / CONFIG).write_text(CONFIG_TEXT.format(version=__version__), encoding="utf-8")
+    config = CONFIG_TEXT.format(version=__version__)
+    if notebooks:
+        for exercise in course.exercises:
+            notebook_stub.write(course, exercise, target / "exercises" / f"{exercise.id}.ipynb")
+        config += NOTEBOOKS_TEXT
+    (target / CONFIG).write_text(config, encoding="utf-8")
     (target / ".gitignore").write_text(".dlgrade/\n*.png\n", encoding="utf-8")
     return Workspace(target.resolve(), course)

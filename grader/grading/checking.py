@@ -56,7 +56,8 @@ def targets(
             for e in exercises
         ]
     ws = workspace()
-    return [Target(e, ws.path(e), ws.display(e), record=True) for e in exercises]
+    chosen = [(e, ws.graded_path(e)) for e in exercises]
+    return [Target(e, path, ws.display(e, path), record=True) for e, path in chosen]
 
 
 def _require_extras(exercises: Sequence[Exercise]) -> None:
@@ -75,6 +76,10 @@ def _exercise_from_name(course: Course, path: Path) -> str:
     for exercise in course.exercises:
         if path.stem == exercise.id:
             return exercise.id
+    if path.suffix.lower() == ".ipynb":  # LMS downloads rename: "Ana_1234_03_backprop (1).ipynb"
+        named = [e.id for e in course.exercises if e.id.lower() in path.name.lower()]
+        if len(named) == 1:
+            return named[0]
     raise InputError(
         f"{path.name}: cannot tell which exercise this file is for; "
         "name it, e.g. `dlgrade check 02_perceptron --path FILE`"

@@ -26,7 +26,7 @@ from grader.grading import practice
 from grader.grading.learner import Learner
 from grader.grading.plugin import GradingPlugin, Job
 from grader.grading.results import CheckResult, ExerciseResult
-from grader.grading.sources import read_source, source_problem
+from grader.grading.sources import read_learner_file, source_problem
 from grader.sandbox import procs
 from grader.sandbox.errors import SandboxError
 from grader.sandbox.runner import Sandbox
@@ -137,6 +137,7 @@ class Submission:
     source: bytes
     shown: str
     seed: int | None = None
+    cells: Any = None  # a notebook's grader.grading.notebooks.CellMap: feedback names cells
 
 
 def grade_many(
@@ -164,6 +165,7 @@ def grade_many(
     if budget is None:
         budget = sandbox.limits.time_budget
     jobs = []
+    cells_of: dict[int, Any] = {}
     driver = driver_source(exercise)
     for sub in submissions:
         own_seed = seed if sub.seed is None else sub.seed
@@ -185,6 +187,8 @@ def grade_many(
             sandbox, text, sub.shown, exercise.file_name, budget=budget, driver=driver
         )
         jobs.append(Job(learner, result, own_seed))
+        if sub.cells is not None:
+            cells_of[id(result)] = sub.cells
 
     def finish(job: Job) -> None:
         try:
@@ -198,6 +202,8 @@ def grade_many(
         error = job.learner.load_error
         if error and all(c.status == "error" for c in job.result.checks):
             job.result.load_error = error.message
+        if id(job.result) in cells_of:
+            cells_of[id(job.result)].relabel_result(job.result)
         if on_result:
             on_result(job.result)
 
@@ -243,7 +249,9 @@ def grade(
 ) -> ExerciseResult:
     """Run ``exercise``'s checks against the learner file at ``path``."""
     seed = seed if seed is not None else practice.draw_seed(course, exercise)
-    submission = Submission(read_source(path), display_name or str(path))
+    shown = display_name or str(path)
+    found = read_learner_file(path, shown)
+    submission = Submission(found.source, shown, cells=found.cells)
     own = sandbox is None
     hide = hidden_from_sandbox()
     box = sandbox or Sandbox(exercise.sandbox_limits(), strict=strict, hide=hide)

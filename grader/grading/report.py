@@ -109,6 +109,8 @@ def exercise_result(con: Console, result: ExerciseResult) -> None:
             )
         )
         return
+    for note in result.notes:
+        con.print(Text(f"note: {for_terminal(note)}", style="muted"))
     if result.load_error:
         con.print(
             Panel(

@@ -69,6 +69,7 @@ class ExerciseResult:
     duration: float = 0.0
     artifacts: dict = field(default_factory=dict)
     flashcards_added: list[dict] = field(default_factory=list)  # grader.study.mistake_cards.Added
+    notes: list[str] = field(default_factory=list)  # about the file itself (a notebook's magics)
 
     @property
     def score(self) -> int:
@@ -107,5 +108,6 @@ class ExerciseResult:
                 "duration": round(self.duration, 3),
                 "artifacts": dict(self.artifacts),
                 "flashcards_added": list(self.flashcards_added),
+                "notes": list(self.notes),
             }
         )

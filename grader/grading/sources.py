@@ -6,7 +6,9 @@ a file before the grader's heavy imports.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from grader.core.errors import FILE_MISSING, FILE_TOO_LARGE, InputError
 
@@ -23,6 +25,27 @@ def read_source(path: Path) -> bytes:
         raise InputError(FILE_MISSING.format(path=path)) from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a folder, not a Python file") from None
+
+
+@dataclass(frozen=True)
+class LearnerFile:
+    """The Python source to grade, and for a notebook the map from its lines to cells."""
+
+    source: bytes
+    cells: Any = None  # grader.grading.notebooks.CellMap
+
+
+def read_learner_file(path: Path, shown: str | None = None) -> LearnerFile:
+    """A ``.py`` file's bytes, or a notebook's code cells (:mod:`grader.grading.notebooks`)."""
+    if path.suffix.lower() != ".ipynb":
+        return LearnerFile(read_source(path))
+    from grader.grading import notebooks  # nbformat and IPython: only for notebooks
+
+    found = notebooks.read(path, shown)
+    data = found.source.encode("utf-8")
+    if len(data) > MAX_SOURCE_KB << 10:
+        raise InputError(f"{shown or path}: its code cells are larger than {MAX_SOURCE_KB} KiB")
+    return LearnerFile(data, found.cells)
 
 
 def source_problem(raw: bytes) -> tuple[int, str] | None:

@@ -1,0 +1,185 @@
+"""Notebook submissions in ``dlgrade grade``: graded like ``.py``, bad ones refused alone."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ROOT, needs_bwrap
+from notebook_helpers import filled_notebook
+from test_class_grade import run_grade
+
+from grader.classgrade import submissions
+from grader.classgrade.notebook_files import match
+from grader.grading.notebooks import MAX_NOTEBOOK_MB
+
+pytestmark = needs_bwrap(reason="class grading is strict: needs bwrap")
+
+EXERCISES = ("00_weighted_sum", "01_activations")
+
+
+def buggy(exercise: str) -> str:
+    """The reference with a known mistake that loses some points."""
+    old, new = {"00_weighted_sum": ("x @ w + b", "x @ w"), "01_activations": (" >= 0", " > 0")}[
+        exercise
+    ]
+    source = (ROOT / "solutions" / f"{exercise}.py").read_text(encoding="utf-8")
+    assert source.count(old) >= 1
+    return source.replace(old, new, 1)
+
+
+def as_notebook(exercise: str, source: str) -> str:
+    return nbformat.writes(filled_notebook(exercise, source))
+
+
+def versions() -> dict[str, str]:
+    return {"00_weighted_sum": buggy("00_weighted_sum"), "01_activations": buggy("01_activations")}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("nbclass")
+    root = base / "submissions"
+    code = versions()
+    (root / "py_ana").mkdir(parents=True)
+    for ex, text in code.items():
+        (root / "py_ana" / f"{ex}.py").write_text(text, encoding="utf-8")
+    (root / "nb_ana" / "exercises").mkdir(parents=True)
+    (root / "nb_ana" / "exercises" / "00_weighted_sum.ipynb").write_text(
+        as_notebook("00_weighted_sum", code["00_weighted_sum"]), encoding="utf-8"
+    )
+    (root / "nb_ana" / "Ana Smith_1234_01_activations (1).ipynb").write_text(
+        as_notebook("01_activations", code["01_activations"]), encoding="utf-8"
+    )
+    with zipfile.ZipFile(root / "zip_ana.zip", "w") as archive:
+        for ex, text in code.items():
+            archive.writestr(f"hw/exercises/{ex}.ipynb", as_notebook(ex, text))
+    bad = {
+        "bad_json": b"{ not json",
+        "bad_nested": b"[" * 50_000 + b"]" * 50_000,
+        "bad_words_only": nbformat.writes(
+            nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("my answer")])
+        ).encode(),
+    }
+    for student, raw in bad.items():
+        (root / student).mkdir()
+        (root / student / "00_weighted_sum.ipynb").write_bytes(raw)
+    raising = code["00_weighted_sum"].replace(
+        "    return float(", "    raise ValueError('boom')\n    return float(", 1
+    )
+    (root / "nb_raises").mkdir()
+    (root / "nb_raises" / "00_weighted_sum.ipynb").write_text(
+        as_notebook("00_weighted_sum", raising), encoding="utf-8"
+    )
+    (root / "bad_huge").mkdir()
+    with (root / "bad_huge" / "00_weighted_sum.ipynb").open("wb") as handle:
+        handle.truncate(200 << 20)  # sparse: 200 MB on paper, never read
+    out = base / "grades"
+    args = [a for ex in EXERCISES for a in ("--exercise", ex)]
+    done = run_grade(root, "--out", out, "--seed", "7", "--jobs", "2", *args, home=base / "home")
+    assert done.returncode == 0, done.stderr
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    return {row["student"]: row for row in data["students"]}
+
+
+def checks(row: dict, exercise: str) -> list[tuple[str, int, str]]:
+    return [(c["name"], c["points"], c["status"]) for c in row["exercises"][exercise]["checks"]]
+
+
+def test_notebooks_folders_and_zips_grade_like_the_same_py_check_by_check(graded):
+    reference = graded["py_ana"]
+    for student in ("nb_ana", "zip_ana"):
+        for exercise in EXERCISES:
+            assert checks(graded[student], exercise) == checks(reference, exercise), student
+            got = graded[student]["exercises"][exercise]["score"]
+            assert 0 < got == reference["exercises"][exercise]["score"]
+    notes = " ".join(graded["nb_ana"]["notes"])
+    assert (
+        "01_activations.py graded from the notebook Ana Smith_1234_01_activations (1).ipynb"
+        in notes
+    )
+    assert "00_weighted_sum.py graded from the notebook exercises/00_weighted_sum.ipynb" in notes
+
+
+def test_class_feedback_names_the_notebook_cell_a_failure_comes_from(graded):
+    (cell,) = [
+        i
+        for i, c in enumerate(filled_notebook("00_weighted_sum").cells, start=1)
+        if c.metadata.get("dlgrade", {}).get("name") == "weighted_sum"
+        and c.metadata["dlgrade"]["part"] == "function"
+    ]
+    messages = [c["message"] for c in graded["nb_raises"]["exercises"]["00_weighted_sum"]["checks"]]
+    raised = [m for m in messages if "boom" in m]
+    assert raised and all(f"(cell {cell}, line " in m for m in raised), raised
+
+
+@pytest.mark.parametrize(
+    ("student", "why"),
+    [
+        ("bad_json", "not a readable notebook"),
+        ("bad_nested", "not a "),
+        ("bad_words_only", "has no code cells"),
+        ("bad_huge", f"larger than {MAX_NOTEBOOK_MB << 10} KiB"),
+    ],
+)
+def test_a_bad_notebook_is_refused_for_that_student_alone(graded, student, why):
+    row = graded[student]
+    result = row["exercises"]["00_weighted_sum"]
+    assert result["status"] == "missing" and result["score"] == 0
+    assert any(why in note and "refused" in note for note in row["notes"]), row["notes"]
+    assert all("\n" not in note for note in row["notes"])
+
+
+def test_lms_names_match_and_an_exact_name_wins():
+    names = ["b_03_backprop.ipynb", "a_03_backprop.ipynb", "03_backprop.py", "notes.ipynb"]
+    assert match(names, "03_backprop.py") == ("a_03_backprop.ipynb", ["b_03_backprop.ipynb"])
+    assert match([*names, "03_Backprop.ipynb"], "03_backprop.py")[0] == "03_Backprop.ipynb"
+    assert match(names, "00_weighted_sum.py") == (None, [])
+
+
+def test_a_py_file_wins_over_a_notebook_and_a_symlinked_notebook_is_refused(tmp_path):
+    (tmp_path / "s1").mkdir()
+    (tmp_path / "s1" / "00_weighted_sum.py").write_text("x = 1\n")
+    (tmp_path / "s1" / "00_weighted_sum.ipynb").write_text("{}")
+    (tmp_path / "s2").mkdir()
+    (tmp_path / "s2" / "00_weighted_sum.ipynb").symlink_to("/etc/passwd")
+    found = {s.student: s for s in submissions.discover(tmp_path, ["00_weighted_sum.py"])}
+    assert found["s1"].files == {"00_weighted_sum.py": b"x = 1\n"}
+    assert "00_weighted_sum.py" not in found["s2"].files
+    assert "symbolic link" in found["s2"].refused["00_weighted_sum.py"]
+
+
+def test_an_unsafe_zip_notebook_entry_is_not_taken(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+        archive.writestr("../00_weighted_sum.ipynb", nbformat.writes(notebook))
+    (tmp_path / "s.zip").write_bytes(buffer.getvalue())
+    (student,) = submissions.discover(tmp_path, ["00_weighted_sum.py"])
+    assert student.files == {}
+
+
+def test_hostile_notebooks_are_contained_like_hostile_py_files(tmp_path, monkeypatch):
+    """The hostile class of test_class_hostile, every file handed in as a notebook."""
+    import test_class_hostile
+
+    def write_notebooks(folder: Path, files: dict[str, str]) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            cells = [
+                nbformat.v4.new_markdown_cell("my \x1b[2J work"),
+                nbformat.v4.new_code_cell("%matplotlib inline\n!pip install numpy"),
+                nbformat.v4.new_code_cell(text),
+            ]
+            notebook = nbformat.writes(nbformat.v4.new_notebook(cells=cells))
+            (folder / f"{Path(name).stem}.ipynb").write_text(notebook, encoding="utf-8")
+
+    monkeypatch.setattr(test_class_hostile, "write", write_notebooks)
+    test_class_hostile.test_hostile_submissions_are_contained_and_classmates_keep_full_marks(
+        tmp_path
+    )
+    assert not list((tmp_path / "class").rglob("*.py"))  # every file was a notebook
