@@ -13,7 +13,7 @@ from conftest import ROOT, needs_bwrap
 from notebook_helpers import filled_notebook
 from test_class_grade import run_grade
 
-from grader.classgrade import submissions
+from grader.classgrade import layouts, submissions
 from grader.classgrade.notebook_files import match
 from grader.grading.notebooks import MAX_NOTEBOOK_MB
 
@@ -139,6 +139,24 @@ def test_lms_names_match_and_an_exact_name_wins():
     assert match(names, "03_backprop.py") == ("a_03_backprop.ipynb", ["b_03_backprop.ipynb"])
     assert match([*names, "03_Backprop.ipynb"], "03_backprop.py")[0] == "03_Backprop.ipynb"
     assert match(names, "00_weighted_sum.py") == (None, [])
+
+
+def test_flat_canvas_and_moodle_downloads_take_notebooks_and_do_not_list_them_unknown(tmp_path):
+    root = tmp_path / "download"
+    root.mkdir()
+    notebook = nbformat.writes(filled_notebook("00_weighted_sum"))
+    (root / "smithana_1234_5678_00_weighted_sum.ipynb").write_text(notebook)
+    moodle = "Ben Jones_77_assignsubmission_file_00_weighted_sum (1).ipynb"
+    (root / moodle).write_text(notebook)
+    (root / "folder_student").mkdir()
+    (root / "folder_student" / "00_weighted_sum.ipynb").write_text(notebook)
+    download = layouts.discover(root, ["00_weighted_sum.py"])
+    found = {s.student: s.files for s in download.students}
+    assert set(found) == {"smithana", "Ben Jones", "folder_student"}
+    for files in found.values():
+        assert b"def weighted_sum" in files.files["00_weighted_sum.py"]
+        assert files.cells["00_weighted_sum.py"] is not None
+        assert not any(u.endswith(".ipynb") for u in files.unknown), files.unknown
 
 
 def test_a_py_file_wins_over_a_notebook_and_a_symlinked_notebook_is_refused(tmp_path):

@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from grader.classgrade import submissions
+from grader.classgrade import notebook_files, submissions
 from grader.classgrade.matching import Matcher
 from grader.classgrade.submissions import IGNORED, Refused, StudentFiles
 from grader.core.errors import InputError
@@ -171,7 +171,31 @@ def _read_flat(
             continue
         if not hit.exact:
             found.renamed[hit.target] = where
+    _flat_notebooks(root, found, files, wanted)
     return found
+
+
+def _flat_notebooks(
+    root: Path, found: StudentFiles, files: Sequence[tuple[str, str]], wanted: Sequence[str]
+) -> None:
+    """Notebooks lying flat, for the exercises the student has no ``.py`` file for."""
+    entries = {submitted: entry for entry, submitted in files}
+    for file_name in wanted:
+        if file_name in found.files or file_name in found.refused:
+            continue
+        name, others = notebook_files.match(entries, file_name)
+        if name is None:
+            continue
+        shown = submissions.shown(name)
+        try:
+            raw = submissions.read_file(root, entries[name], notebook_files.NOTEBOOK_LIMIT)
+        except Refused as why:
+            found.refuse(file_name, f"{shown} {why}: refused")
+        except OSError as exc:
+            found.refuse(file_name, f"{shown} cannot be read ({exc.strerror}): refused")
+        else:
+            notebook_files.take(found, file_name, shown, raw, others)
+    notebook_files.claim(found, wanted)
 
 
 def _text(value: Any, limit: int = 200) -> str:
