@@ -4,13 +4,14 @@ The worker pays the interpreter and numpy start-up once. For each ``load`` it
 forks a child that imports what the exercise needs, sets its resource limits,
 drops to an unprivileged uid, executes the learner's source and then answers
 calls until ``unload``. When the child is gone the worker kills everything the
-child left behind, empties the work directory and reports the exit on a
+child left behind, removes the shared memory and IPC objects it created, empties
+the work directory and reports the exit on a
 control channel the child has no handle to.
 
 File descriptors: 0 requests, 1 replies (shared with the child), 2 learner
 output, and the control channel named on the command line (worker only).
-Only the standard library, numpy and the sibling ``wire`` module are imported
-here; nothing of the grader is visible.
+Only the standard library, numpy and the sibling ``wire``, ``procs`` and ``ipc``
+modules are imported here; nothing of the grader is visible.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import warnings
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
+import ipc  # noqa: E402
 import procs  # noqa: E402
 import wire  # noqa: E402
 
@@ -296,6 +298,7 @@ def main() -> None:
             return
         if request.get("op") != "load":
             continue
+        shared = ipc.snapshot()
         pid = os.fork()
         if pid == 0:
             code = 0
@@ -309,6 +312,7 @@ def main() -> None:
         _, status = os.waitpid(pid, 0)
         _sweep(request.get("uid"), pid, own_pid_namespace)
         _reap_orphans(patience=0.5)
+        ipc.remove_left(shared, request.get("uid"))
         _wipe(workdir)
         code = os.waitstatus_to_exitcode(status)
         ctl.write({"exited": {"code": code}})
