@@ -2,11 +2,12 @@
 
 Each case grades a learner file that leaves something running (a ``setsid()`` daemon, a
 double fork, a fork bomb, a daemon that ignores SIGTERM, one that ``exec``s another
-program), ended three ways: the next student is loaded, the call times out (the sandbox
-is stopped), or the learner kills its worker. The grading runs in a process of its own with
-a scratch TMPDIR that no other run uses, so afterwards every process of that run can be
-found by name (:func:`test_sandbox.marked_processes`) and none may be left. As root the
-ordinary-user cases run as ``nobody`` (``conftest.as_ordinary_user``).
+program), ended four ways: the next student is loaded, the call times out (the sandbox
+is stopped), the learner kills its worker, or the grader itself is killed mid-call. The
+grading runs in a process of its own with a scratch TMPDIR that no other run uses, so
+afterwards every process of that run can be found by name
+(:func:`test_sandbox.marked_processes`) and none may be left. As root the ordinary-user
+cases run as ``nobody`` (``conftest.as_ordinary_user``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from conftest import HAS_BWRAP, REQUIRE_BWRAP, ROOT, as_ordinary_user
 from test_sandbox import marked_processes, uid_processes
 
 ATTACKS = ("setsid_daemon", "double_fork", "fork_bomb", "ignores_sigterm", "exec_daemon")
-ENDINGS = ("next_student", "timeout", "kills_worker")
+ENDINGS = ("next_student", "timeout", "kills_worker", "grader_killed")
 OUTCOMES = {"timeout": "LearnerTimeout", "kills_worker": "LearnerCrashed"}
 
 LEARNER = """
@@ -95,7 +96,7 @@ def attack(names, ending):
 
 GRADING = textwrap.dedent(
     """
-    import json, os, sys
+    import json, os, signal, sys, threading
     from grader.sandbox.errors import LearnerError
     from grader.sandbox.launch import Limits
     from grader.sandbox.runner import Sandbox
@@ -120,6 +121,9 @@ GRADING = textwrap.dedent(
     learner, names, ending, strict = sys.argv[1], sys.argv[2].split(","), sys.argv[3], sys.argv[4]
     box = Sandbox(Limits(call_timeout=2, load_timeout=10), strict=strict == "bubblewrap")
     box.load(learner, "learner.py", "learner.py")
+    if ending == "grader_killed":  # while the child spins, without closing anything
+        threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGKILL)).start()
+        ending = "timeout"
     try:
         outcome = box.call("attack", [names, ending])[1].value
     except LearnerError as exc:
@@ -168,6 +172,10 @@ def grade_in_a_run(names: list[str], ending: str, strict: str, ordinary: bool) -
     finally:
         stop_all(scratch.name)  # a failing case must not leave its processes to the next
         shutil.rmtree(scratch, ignore_errors=True)
+    if ending == "grader_killed":
+        assert done.returncode == -signal.SIGKILL, done.stdout[-3000:] + done.stderr[-3000:]
+        assert left == [], f"{len(left)} processes of the run outlived its grader"
+        return {}
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = json.loads(done.stdout.splitlines()[-1])
     assert left == [], f"{len(left)} processes of the run outlived it"
