@@ -85,7 +85,44 @@ def _table() -> dict[int, tuple[int, bytes]]:
 
 def descendants(pid: int) -> list[int]:
     """Live (non-zombie) processes below ``pid``, however they detached (``setsid()``, a
-    new process group, a double fork): below a child subreaper, orphans stay in its tree."""
+    new process group, a double fork): below a child subreaper, orphans stay in its tree.
+
+    Walks the kernel's per-thread ``children`` lists where it has them (a handful of reads
+    for a small tree), else the parent pid of every process in /proc.
+    """
+    if not os.path.exists(f"/proc/{pid}/task/{pid}/children"):
+        return _descendants_by_table(pid)
+    found: list[int] = []
+    seen, todo = {pid}, [pid]
+    while todo:
+        for child in _children(todo.pop()):
+            if child in seen:
+                continue
+            seen.add(child)
+            todo.append(child)
+            if _state(child) not in (b"Z", None):
+                found.append(child)
+    return found
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                found += [int(child) for child in f.read().split()]
+    return found
+
+
+def _state(pid: int) -> bytes | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def _descendants_by_table(pid: int) -> list[int]:
     table = _table()
     children: dict[int, list[int]] = {}
     for child, (parent, _state) in table.items():
