@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -118,22 +119,28 @@ GRADING = textwrap.dedent(
                 return len(tree) - 1
             tree |= more
 
+    # The next student forks too: what the last one left must not use up its process limit.
+    NEXT = (
+        "import os\\ndef double(x):\\n    pid = os.fork()\\n"
+        "    if pid == 0:\\n        os._exit(0)\\n    os.waitpid(pid, 0)\\n    return 2 * x\\n"
+    )
     learner, names, ending, strict = sys.argv[1], sys.argv[2].split(","), sys.argv[3], sys.argv[4]
     box = Sandbox(Limits(call_timeout=2, load_timeout=10), strict=strict == "bubblewrap")
     box.load(learner, "learner.py", "learner.py")
     if ending == "grader_killed":  # while the child spins, without closing anything
         threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGKILL)).start()
         ending = "timeout"
+    why = ""
     try:
         outcome = box.call("attack", [names, ending])[1].value
     except LearnerError as exc:
-        outcome = type(exc).__name__
-    box.load("def double(x):\\n    return 2 * x\\n", "next.py", "next.py")
+        outcome, why = type(exc).__name__, str(exc)[:300]
+    box.load(NEXT, "next.py", "next.py")
     left = below(box.proc.pid)  # the worker, the next child (and bwrap's init)
     following = box.call("double", [21])[1].value
     box.close()
-    print(json.dumps({"outcome": outcome, "below": left, "next": following, "uid": box.uid,
-                      "isolation": box.isolation}))
+    report = {"outcome": outcome, "why": why, "below": left, "next": following}
+    print(json.dumps({**report, "uid": box.uid, "isolation": box.isolation}))
     """
 )
 
@@ -213,3 +220,30 @@ def test_nothing_survives_in_the_other_modes(strict, ordinary, ending):
     if ordinary and os.geteuid() != 0:
         pytest.skip("this user is already an ordinary user: the case above covers it")
     grade_in_a_run(list(ATTACKS), ending, strict, ordinary)
+
+
+def test_the_two_ways_of_finding_descendants_agree_on_a_detached_tree():
+    """The kernel's children lists and the whole /proc table find the same processes below a
+    subreaper: a ``setsid()`` child, and a grandchild orphaned when its parent exited."""
+    from grader.sandbox import procs
+
+    script = (
+        "import ctypes, os, sys, time\n"
+        "ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)\n"  # a child subreaper, as the keeper is
+        "if os.fork() == 0:\n    os.setsid()\n"
+        "    if os.fork() == 0:\n        if os.fork() == 0:\n            time.sleep(60)\n"
+        "        os._exit(0)\n    time.sleep(60)\n"
+        "print('ready', flush=True)\ntime.sleep(60)\n"
+    )
+    top = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert top.stdout.readline().strip() == "ready"
+        deadline = time.monotonic() + 5
+        while len(procs._descendants_by_table(top.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sorted(procs.descendants(top.pid)) == sorted(procs._descendants_by_table(top.pid))
+        assert len(procs.descendants(top.pid)) >= 2
+    finally:
+        procs.kill_descendants(top.pid)
+        top.kill()
+        top.wait()
