@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, ISOLATIONS, ROOT, needs_bwrap
-from test_sandbox import uid_processes
+from test_sandbox import leftovers
 
 from grader.course.info import load_course
 from grader.course.paths import CHECKS_DIR, hidden_from_sandbox
@@ -55,10 +55,11 @@ def run(fixture: str, strict: bool, call_timeout: float = 1.5):
     ],
 )
 def test_hostile_weighted_sum_fails_only_its_own_checks(fixture, statuses, strict):
-    _result, hostile, honest, _ = run(fixture, strict)
+    _result, hostile, honest, box = run(fixture, strict)
     assert not any(c.passed for c in hostile)
     assert {c.status for c in hostile} <= statuses
     assert all(c.passed for c in honest), [c.message for c in honest if not c.passed]
+    assert leftovers(box) == []
 
 
 @pytest.mark.parametrize("strict", ISOLATIONS)
@@ -72,8 +73,7 @@ def test_an_exception_at_import_fails_every_check_with_one_message(strict):
 def test_a_daemon_left_behind_does_not_survive_grading(strict):
     result, _hostile, _honest, box = run("daemon", strict)
     assert result.passed
-    if box.uid is not None:
-        assert uid_processes(box.uid) == []
+    assert leftovers(box) == []
 
 
 @needs_bwrap(reason="bubblewrap is not installed")

@@ -3,7 +3,8 @@
 A learner's laptop, a CI runner that is not root and many hosted notebooks grade as an
 ordinary user: no uid drop, no mount tricks of root's. As root, this test re-runs those
 suites as ``nobody`` (through setpriv, in a private mount namespace that makes the Python
-runtime reachable), so every run of the suite covers that mode too.
+runtime reachable), so every run of the suite covers that mode too, and then checks that
+no process of that run is left.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, as_ordinary_user
+from test_sandbox import marked_processes
 
 SUITES = ["tests/test_sandbox.py", "tests/test_hostile.py", "tests/test_cleanup.py"]
 
@@ -45,8 +47,12 @@ def test_the_sandbox_and_hostile_suites_pass_as_an_ordinary_user():
             text=True,
             timeout=900,
         )
+        # Every work directory, worker and learner process of the run names the scratch
+        # folder (its TMPDIR): none may outlive the suite.
+        left = marked_processes(scratch.name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     tail = done.stdout[-6000:] + done.stderr[-2000:]
     assert done.returncode == 0, tail
     assert " passed" in done.stdout and " failed" not in done.stdout, tail
+    assert left == [], f"{len(left)} processes of the ordinary user's run outlived it"

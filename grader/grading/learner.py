@@ -128,7 +128,6 @@ class Learner:
     def ensure_loaded(self) -> None:
         if self.load_error:
             raise self.load_error
-        self.sandbox.settle()
         if not self.sandbox.loaded:
             try:
                 self.sandbox.load(self.source, self.filename, self.name, driver=self.driver)

@@ -272,9 +272,9 @@ def bwrap_command(bwrap: str, workdir: Path, limits: Limits, hide: Iterable[Path
 
 
 def worker_argv(
-    code_dir: str, workdir: str, limits: Limits, fds: tuple[int, int], pidns: bool
+    code_dir: str, workdir: str, limits: Limits, fds: tuple[int, ...], pidns: bool
 ) -> list:
-    """The Python command line of the worker itself; ``fds`` are its control and side pipes."""
+    """The Python command line of the worker itself; ``fds`` are its control pipe."""
     return [
         sys.executable,
         "-I",

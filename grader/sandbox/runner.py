@@ -5,9 +5,6 @@ source; the worker forks a child for it. ``call`` sends one function call and
 waits, with a wall-clock deadline, for the reply; replies are decoded strictly
 (see :mod:`grader.sandbox.wire`), never unpickled. A timeout kills the whole
 sandbox (it is restarted on the next ``load``); a crash costs only the child.
-``begin`` sends a load with one call before the worker has even started: the
-child runs that call in a forked copy of itself, alongside the calls that
-follow, and ``take_ahead`` collects its reply from a pipe of its own.
 """
 
 from __future__ import annotations
@@ -35,7 +32,6 @@ from grader.sandbox.channel import (
 )
 from grader.sandbox.errors import (
     LearnerCrashed,
-    LearnerError,
     LearnerRaised,
     LearnerTimeout,
     LoadFailed,
@@ -74,10 +70,6 @@ class Sandbox:
         self.proc: subprocess.Popen[bytes] | None = None
         self.loaded = False
         self._gone: int | None = None  # exit code of a child that is gone, not yet reported
-        self.ahead: Exception | None = None  # why the load sent with a call failed
-        self._began: tuple[str, float] | None = None
-        self._pending: tuple[str, int, float] | None = None  # the call sent ahead
-        self._load_output = ""  # what the file printed while loading, for that call
         self._exited = False
         self._next_id = 0
 
@@ -114,8 +106,7 @@ class Sandbox:
         max_frame = self.limits.max_frame_mb << 20
         self._replies = FrameReader(self.proc.stdout.fileno(), max_frame)
         self._control = FrameReader(control_r, max_frame)
-        self._side = FrameReader(spawned.side_fd, max_frame)
-        for fd in (self.proc.stdout.fileno(), control_r, spawned.side_fd):
+        for fd in (self.proc.stdout.fileno(), control_r):
             os.set_blocking(fd, False)
         self._control_fd = control_r
         self.output = OutputBuffer(self.proc.stderr, self.limits.output_kb << 10)
@@ -142,26 +133,24 @@ class Sandbox:
 
     def close(self) -> None:
         """Kill the worker and everything under it; remove its work directory."""
-        proc, self.proc, self.loaded, self._began = self.proc, None, False, None
-        self._pending = None
+        proc, self.proc, self.loaded = self.proc, None, False
         if proc is None:
             return
-        if not self.bwrap and self.uid is not None:
-            # Without a PID namespace: kill the learner's processes while the worker, their
-            # subreaper, is alive to reap them; then let it finish reaping and quit.
-            procs.kill_uid(self.uid)
-            with contextlib.suppress(OSError):
-                proc.stdin.write(wire.encode({"op": "quit"}))
-                proc.stdin.flush()
+        if not self.bwrap:
+            # Without a PID namespace the process started is the worker's keeper, a child
+            # subreaper: everything below it (the worker, its child, whatever that left) is
+            # killed while the keeper is alive to reap it, and then the keeper exits.
+            procs.kill_descendants(proc.pid)
+            if self.uid is not None:
+                procs.kill_uid(self.uid)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=2)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.kill()
         proc.wait()
-        for fd in (self._control_fd, self._side.fd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        with contextlib.suppress(OSError):
+            os.close(self._control_fd)
         for stream in (proc.stdin, proc.stdout):
             with contextlib.suppress(OSError):
                 stream.close()
@@ -237,7 +226,6 @@ class Sandbox:
 
     def load(self, source: str, filename: str, name: str, *, driver: str | None = None) -> None:
         """Fork a fresh child running ``source``; raise LoadFailed if it does not load."""
-        self.settle()
         if self.loaded:
             self.unload()
         if not self.alive:
@@ -252,7 +240,6 @@ class Sandbox:
         filename: str,
         name: str,
         driver: str | None,
-        ahead: dict[str, Any] | None = None,
     ) -> None:
         if self._exited:
             self._discard_replies()  # a dead child's last words are not the new one's
@@ -267,7 +254,6 @@ class Sandbox:
                 "limits": self.limits.child(),
                 "imports": list(self.limits.imports),
                 "driver": driver,
-                "ahead": ahead,
             }
         )
 
@@ -338,7 +324,6 @@ class Sandbox:
         on_event: Callable[[Any], None] | None = None,
     ) -> tuple[int, Reply]:
         """Call the loaded child's function ``fn``; returns (call id, reply)."""
-        self.settle()
         if not self.loaded:
             raise LearnerCrashed("your code is not running (it crashed earlier)")
         timeout = timeout or self.limits.call_timeout
@@ -416,89 +401,3 @@ class Sandbox:
         return Reply(
             reply.get("value"), warnings_of(reply), args if type(args) is list else None, output
         )
-
-    # -- one call sent ahead ------------------------------------------------------------------
-
-    def begin(
-        self,
-        source: str,
-        filename: str,
-        name: str,
-        fn: str,
-        args: list[Any],
-        kwargs: dict[str, Any] | None = None,
-    ) -> None:
-        """Start the worker and load ``source`` with a call to ``fn``, without waiting.
-
-        The worker reads the load once it has started. The child forks a copy of itself
-        as soon as the file is loaded; the copy makes the call while the child answers
-        the calls that follow (the next :meth:`load` or :meth:`call` waits for the load
-        only, in :meth:`settle`). :meth:`take_ahead` collects the outcome. The call's
-        timeout counts from now, the worker's start-up included.
-        """
-        self._spawn()
-        ahead = self._call_message(fn, args, kwargs)
-        self._began = (filename, time.monotonic())
-        self._pending = (fn, ahead["id"], self._began[1])
-        self._send_load(source, filename, name, None, ahead)
-
-    def settle(self) -> None:
-        """Wait for the load :meth:`begin` sent; if it failed, ``ahead`` says how."""
-        if self._began is None:
-            return
-        filename, began = self._began
-        self._began = None
-        try:
-            self._await_ready(began + START_TIMEOUT)
-            self._finish_load(filename, 0)
-            self._load_output = self.output.since(0)
-        except (LearnerError, SandboxError) as exc:
-            self.ahead, self._pending = exc, None
-
-    def take_ahead(self) -> Reply | Exception | None:
-        """The outcome of the call :meth:`begin` sent: its reply, or the error a direct
-        call would have raised (a load that failed included).
-
-        None when there is nothing to take: no call was sent, it was taken already, or
-        the copy making it ended without a reply (killed with a child the sandbox
-        replaced, say); the caller then makes the call itself. The outcome's output is
-        what the module printed while loading, then what the copy printed.
-        """
-        self.settle()
-        if self.ahead is not None:
-            outcome, self.ahead = self.ahead, None
-            return outcome
-        pending, self._pending = self._pending, None
-        if pending is None:
-            return None
-        fn, call_id, began = pending
-        timeout = self.limits.call_timeout
-        try:
-            reply = self._side_reply(began + timeout)
-        except LearnerTimeout:
-            self.close()  # what the copy printed goes with it
-            message = f"{fn} did not return within {timeout:g} s (an endless loop?)"
-            return LearnerTimeout(message, output=self._load_output)
-        except wire.WireError as exc:
-            self.close()
-            return LearnerCrashed(f"your code sent a malformed reply ({exc})")
-        if reply is None:
-            return None
-        printed = reply.pop("printed", "")
-        printed = clip(self._load_output + (printed if isinstance(printed, str) else ""))
-        try:
-            return self._outcome(fn, call_id, reply, printed)
-        except LearnerError as exc:
-            return exc
-
-    def _side_reply(self, deadline: float) -> dict | None:
-        """The one frame the forked copy writes, or None if its pipe closes without it."""
-        while True:
-            reply = self._side.next()
-            if reply is not None or self._side.closed:
-                return reply
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise LearnerTimeout("timed out")
-            if select.select([self._side.fd], [], [], left)[0]:
-                self._side.feed()

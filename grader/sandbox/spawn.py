@@ -43,7 +43,6 @@ class Spawned:
 
     proc: subprocess.Popen
     control_fd: int
-    side_fd: int
     workdir: Path
     key: tuple
 
@@ -90,8 +89,7 @@ def spawn(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> Spawned:
         release(workdir)
         raise
     control_r, control_w = os.pipe()
-    side_r, side_w = os.pipe()
-    fds = (control_w, side_w)
+    fds = (control_w,)
     if bwrap:
         argv = command + worker_argv(INSIDE_CODE, INSIDE_WORK, limits, fds, pidns=True)
         env, cwd = {}, None
@@ -113,13 +111,11 @@ def spawn(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> Spawned:
         )
     except OSError:
         os.close(control_r)
-        os.close(side_r)
         release(workdir)
         raise
     finally:
         os.close(control_w)
-        os.close(side_w)
-    return Spawned(proc, control_r, side_r, workdir, key)
+    return Spawned(proc, control_r, workdir, key)
 
 
 _locks: dict[Path, int] = {}
@@ -214,6 +210,5 @@ def _discard_early() -> None:
         except OSError:
             spawned.proc.kill()
         spawned.proc.wait()
-        for fd in (spawned.control_fd, spawned.side_fd):
-            os.close(fd)
+        os.close(spawned.control_fd)
         release(spawned.workdir)

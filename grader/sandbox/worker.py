@@ -4,19 +4,14 @@ The worker pays the interpreter and numpy start-up once. For each ``load`` it
 forks a child that imports what the exercise needs, sets its resource limits,
 drops to an unprivileged uid, executes the learner's source and then answers
 calls until ``unload``. When the child is gone the worker kills everything the
-child left behind, empties the work directory and reports the exit on a
+child left behind, removes the shared memory and IPC objects it created, empties
+the work directory and reports the exit on a
 control channel the child has no handle to.
 
-A load may carry one call sent ahead: the child forks a copy
-of itself right after loading, the copy makes that call and writes its reply to
-the side pipe, and the child itself goes on answering the calls that follow, so
-a long call runs alongside the rest.
-
 File descriptors: 0 requests, 1 replies (shared with the child), 2 learner
-output, and two named on the command line: control (worker only) and side (only
-the first child and the copy it forks keep it).
-Only the standard library, numpy and the sibling ``wire`` module are imported
-here; nothing of the grader is visible.
+output, and the control channel named on the command line (worker only).
+Only the standard library, numpy and the sibling ``wire``, ``procs`` and ``ipc``
+modules are imported here; nothing of the grader is visible.
 """
 
 from __future__ import annotations
@@ -34,12 +29,11 @@ import warnings
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
+import ipc  # noqa: E402
 import procs  # noqa: E402
 import wire  # noqa: E402
 
 sys.path.remove(_HERE)
-
-MAX_PRINTED = 256 << 10  # what a call sent ahead may print that reaches the grader
 
 LIMITS = {
     "memory_mb": (resource.RLIMIT_AS, 1 << 20),
@@ -175,52 +169,6 @@ def _drop_privileges(uid: int | None, workdir: str) -> None:
     os.setuid(uid)
 
 
-class _SideChannel(Channel):
-    """The copy's pipe to the grader: its reply carries what the copy printed.
-
-    The copy's stdout and stderr go to a memory file instead of the output shared with
-    the child, so that what the call printed can be told apart from what the checks'
-    calls printed meanwhile. The file obeys the file size limit.
-    """
-
-    def __init__(self, wfd: int, max_frame: int, printed: int) -> None:
-        super().__init__(-1, wfd, max_frame)
-        self.printed = printed
-
-    def write(self, message: dict) -> None:
-        os.lseek(self.printed, 0, os.SEEK_SET)
-        text = os.read(self.printed, MAX_PRINTED).decode("utf-8", "replace")
-        super().write({**message, "printed": text})
-
-
-def _ahead(chan: Channel, request: dict, module, driver, filename: str, side: int) -> None:
-    """Fork a copy that makes the call sent ahead and replies on ``side``, then exits.
-
-    The copy starts from the freshly loaded module, as a new child would; it may use
-    every CPU (the worker may be pinned to one), since it does not answer the grader's
-    calls. When no process can be forked, nothing is sent: the grader sees the side
-    pipe close without a reply and makes the call itself.
-    """
-    with contextlib.suppress(OSError):
-        if os.fork() == 0:
-            code = 0
-            try:
-                for fd in (chan.rfd, chan.wfd):
-                    os.dup2(os.open(os.devnull, os.O_RDWR), fd)
-                printed = os.memfd_create("printed")
-                for fd in (1, 2):
-                    os.dup2(printed, fd)
-                with contextlib.suppress(OSError):
-                    os.sched_setaffinity(0, range(os.cpu_count() or 1))
-                side_chan = _SideChannel(side, chan.max_frame, printed)
-                _call(side_chan, request, module, driver, {}, filename)
-            except BaseException:
-                code = 70
-            finally:
-                os._exit(code)
-    os.close(side)
-
-
 def _prepare(request: dict, workdir: str, path: str) -> None:
     """Write the learner's file, drop privileges, set the limits: no learner code yet."""
     procs.import_quietly(request.get("imports", []))
@@ -236,11 +184,8 @@ def _prepare(request: dict, workdir: str, path: str) -> None:
     os.chdir(workdir)
 
 
-def _child(chan: Channel, request: dict, workdir: str, side: int | None) -> None:
+def _child(chan: Channel, request: dict, workdir: str) -> None:
     os.setsid()
-    if side is not None and not request.get("ahead"):
-        os.close(side)
-        side = None
     filename, path = request["filename"], os.path.join(workdir, request["name"])
     try:
         _prepare(request, workdir, path)
@@ -270,8 +215,6 @@ def _child(chan: Channel, request: dict, workdir: str, side: int | None) -> None
         with contextlib.suppress(Exception):
             stream.flush()
     chan.write({"ok": "loaded"})
-    if side is not None:
-        _ahead(chan, request["ahead"], module, driver, filename, side)
     kept: dict = {}
     while True:
         request = chan.read()
@@ -281,19 +224,20 @@ def _child(chan: Channel, request: dict, workdir: str, side: int | None) -> None
 
 
 def _sweep(uid: int | None, pgid: int, own_pid_namespace: bool) -> None:
-    """Kill every process the child left behind: by uid, else everything but us and pid 1."""
+    """Kill every process the child left behind: everything below this worker (a child
+    subreaper) outside a PID namespace, every process of the learner uid as root, and in a
+    PID namespace without a learner uid everything but us and pid 1."""
+    if not own_pid_namespace:
+        procs.kill_descendants(os.getpid())
     if uid is not None:
         procs.kill_uid(uid)
+    if uid is not None or not own_pid_namespace:
         return
     quiet = 0
     for _ in range(200):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)
-        others = (
-            [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) > 2]
-            if own_pid_namespace
-            else _adopted()
-        )
+        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) > 2]
         if not others:
             quiet += 1
             if quiet >= 3:  # orphans of a process just killed are adopted a moment later
@@ -315,23 +259,6 @@ def _wipe(workdir: str) -> None:
         procs.remove_tree(path)
 
 
-def _adopted() -> list[int]:
-    """Processes this worker adopted as subreaper: what the child left, ``setsid()`` or not."""
-    me, found = os.getpid(), []
-    with contextlib.suppress(OSError):
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{name}/stat", "rb") as handle:
-                    fields = handle.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == me and fields[0] != b"Z":
-                found.append(int(name))
-    return found
-
-
 def _reap_orphans(patience: float = 1.0) -> None:
     """Reap whatever the learner left to us (zombies count against its uid's process limit)."""
     deadline = time.monotonic() + patience
@@ -344,27 +271,17 @@ def _reap_orphans(patience: float = 1.0) -> None:
             time.sleep(0.01)
 
 
-def _become_subreaper() -> None:
-    """Adopt the learner's orphans so they can be reaped here.
-
-    Killed processes stay zombies until reaped, and zombies still count against the
-    learner uid's process limit; the machine's own pid 1 may never reap them.
-    """
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-
-
 def main() -> None:
     workdir, max_frame = sys.argv[1], int(sys.argv[2])
     preload = [m for m in sys.argv[3].split(",") if m]
     own_pid_namespace = sys.argv[4] == "pidns"
+    if not own_pid_namespace:
+        procs.keep()  # from here on this is the worker; its keeper outlives it
     requests, replies = os.dup(0), os.dup(1)
-    control, side = int(sys.argv[5]), int(sys.argv[6])
+    control = int(sys.argv[5])
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(2, 1)
-    _become_subreaper()
+    procs.become_subreaper()
     # Under bubblewrap the runtime stays readable after the uid drop, so the first child can
     # import what it needs itself: the worker answers its first load as soon as numpy is in
     # and preloads the rest after that
@@ -381,22 +298,21 @@ def main() -> None:
             return
         if request.get("op") != "load":
             continue
+        shared = ipc.snapshot()
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
                 os.close(control)
-                _child(chan, request, workdir, side)
+                _child(chan, request, workdir)
             except BaseException:
                 code = 70
             finally:
                 os._exit(code)
-        if side is not None:  # only the first child may have a call sent ahead
-            os.close(side)
-            side = None
         _, status = os.waitpid(pid, 0)
         _sweep(request.get("uid"), pid, own_pid_namespace)
         _reap_orphans(patience=0.5)
+        ipc.remove_left(shared, request.get("uid"))
         _wipe(workdir)
         code = os.waitstatus_to_exitcode(status)
         ctl.write({"exited": {"code": code}})
