@@ -18,7 +18,12 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, as_ordinary_user
 
-SUITES = ["tests/test_sandbox.py", "tests/test_hostile.py", "tests/test_cleanup.py"]
+SUITES = [
+    "tests/test_sandbox.py",
+    "tests/test_hostile.py",
+    "tests/test_cleanup.py",
+    "tests/test_limits.py",
+]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="already running as an ordinary user")

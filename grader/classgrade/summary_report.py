@@ -136,6 +136,8 @@ def render(con: Console, summary: Summary) -> None:
         f"{seed} · sandbox: {markup(', '.join(summary.isolation) or 'none')} · "
         f"{run.get('graded', 0)} gradings in {run.get('seconds', 0):.1f} s[/]"
     )
+    for line in summary.sandbox:
+        con.print(f"[muted]{markup(line)}[/]")
     if "rlimits" in summary.isolation:
         con.print(f"[warn]{NO_SANDBOX_WARNING}[/]")
     _histogram(con, summary)

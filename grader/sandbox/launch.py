@@ -78,6 +78,7 @@ class Limits:
     output_kb: int = 64
     max_frame_mb: int = 64
     tmp_mb: int = 64
+    disk_mb: int = 64
     preload: tuple[str, ...] = PRELOAD
     imports: tuple[str, ...] = field(default_factory=tuple)
 
@@ -205,8 +206,11 @@ def _parents(path: Path, made: set[Path]) -> list[str]:
     return args
 
 
-def bwrap_command(bwrap: str, workdir: Path, limits: Limits, hide: Iterable[Path]) -> list[str]:
-    """The bubblewrap invocation that starts the worker (see module docstring)."""
+def bwrap_command(
+    bwrap: str, workdir: Path, limits: Limits, hide: Iterable[Path], binds: Iterable[str] = ()
+) -> list[str]:
+    """The bubblewrap invocation that starts the worker (see module docstring); ``binds``
+    are further bubblewrap arguments (the worker's cgroup folders)."""
     cmd = [
         bwrap,
         "--unshare-pid",
@@ -240,6 +244,12 @@ def bwrap_command(bwrap: str, workdir: Path, limits: Limits, hide: Iterable[Path
         "1777",
         "--tmpfs",
         "/tmp",
+        "--size",
+        str(limits.tmp_mb << 20),
+        "--perms",
+        "1777",
+        "--tmpfs",
+        "/dev/shm",
     ]
     made: set[Path] = {Path("/tmp")}
     secrets = {Path(os.path.realpath(p)) for p in hide}
@@ -261,9 +271,11 @@ def bwrap_command(bwrap: str, workdir: Path, limits: Limits, hide: Iterable[Path
         "--ro-bind",
         str(SANDBOX_CODE),
         INSIDE_CODE,
-        "--bind",
-        str(workdir),
+        "--size",
+        str(limits.disk_mb << 20),
+        "--tmpfs",
         INSIDE_WORK,
+        *binds,
         "--chdir",
         INSIDE_WORK,
     ]

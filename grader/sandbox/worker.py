@@ -34,6 +34,8 @@ import warnings
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
+import cgroups  # noqa: E402
+import private  # noqa: E402
 import procs  # noqa: E402
 import wire  # noqa: E402
 
@@ -223,6 +225,8 @@ def _ahead(chan: Channel, request: dict, module, driver, filename: str, side: in
 
 def _prepare(request: dict, workdir: str, path: str) -> None:
     """Write the learner's file, drop privileges, set the limits: no learner code yet."""
+    cgroups.join(request.get("cgroup"))
+    private.enter(request.get("private"), workdir)
     procs.import_quietly(request.get("imports", []))
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(request["source"])
