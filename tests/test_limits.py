@@ -159,7 +159,7 @@ def expected(mode: str) -> list[str]:
         *([modes.NETWORK] if not (bubblewrap or fresh) else []),
         *([modes.WRITES] if not (bubblewrap or fresh) else []),
         *([modes.YOURS] if not (bubblewrap or root) else []),
-        *([modes.READS] if root and not bubblewrap else []),
+        *([modes.SHARED, modes.READS] if root and not bubblewrap else []),
     ]
 
 

@@ -17,6 +17,7 @@ DISK = "disk quota"
 FRESH = "a fresh /tmp and IPC for each student"
 NETWORK = "network"
 WRITES = "writes outside the work directory"
+SHARED = "writes to world-writable folders"
 READS = "reading world-readable files"
 YOURS = "reading your files"
 LABELS = {"root": "root", "user": "ordinary user"}
@@ -61,11 +62,12 @@ def unenforced(mode: str) -> list[str]:
     if not (bubblewrap or fresh):
         missing.append(NETWORK)
     if not (bubblewrap or (root and fresh)):
-        missing.append(WRITES)  # as root, the learner uid may write world-writable folders
+        missing.append(WRITES)
     if not (bubblewrap or root):
         missing.append(YOURS)
     elif not bubblewrap:
-        missing.append(READS)
+        # The learner uid: /tmp and the like are private, any other 0777 folder is not.
+        missing += [SHARED, READS]
     return missing
 
 

@@ -23,7 +23,7 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWNET = 0x40000000
 MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 0x40000
-TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")  # the world-writable folders of Debian
 
 _libc = None
 
