@@ -1,12 +1,13 @@
 """How the sandbox worker is started: resource limits and the bubblewrap command line.
 
-With bubblewrap the worker sees read-only views of ``/usr`` and the Python
-runtime and nothing else of the machine: the grader's own package, the course
-(solutions), dlgrade's data directory and anything the caller names are
-covered by empty tmpfs mounts; it has no network, its own PID namespace and a
-private writable ``/run/dlgrade-work`` (a path no runtime lives under, so a venv in a
-checkout such as ``/work/course/.venv`` stays visible). Without bubblewrap it runs
-as a plain subprocess in its own session with rlimits (and, as root, an unprivileged uid) only.
+With bubblewrap the worker sees read-only views of ``/usr`` and the Python runtime and
+nothing else of the machine: the grader's own package, the course (solutions), dlgrade's
+data directory and anything the caller names are covered by empty tmpfs mounts; it has no
+network, its own PID namespace, size-capped tmpfs mounts on ``/tmp``, ``/dev/shm`` and
+``/run/dlgrade-work`` (its work directory: a path no runtime lives under, so a venv in a
+checkout such as ``/work/course/.venv`` stays visible) and, as root, its cgroup folders
+under ``/run/dlgrade-cgroup``. Without bubblewrap it runs as a plain subprocess in its own
+session with rlimits (and, as root, an unprivileged uid) only.
 """
 
 from __future__ import annotations
@@ -209,8 +210,11 @@ def _parents(path: Path, made: set[Path]) -> list[str]:
 def bwrap_command(
     bwrap: str, workdir: Path, limits: Limits, hide: Iterable[Path], binds: Iterable[str] = ()
 ) -> list[str]:
-    """The bubblewrap invocation that starts the worker (see module docstring); ``binds``
-    are further bubblewrap arguments (the worker's cgroup folders)."""
+    """The bubblewrap invocation that starts the worker (see module docstring).
+
+    ``workdir`` is the host folder whose lock marks the worker as live; the worker's own work
+    directory is a tmpfs. ``binds`` are further arguments (the worker's cgroup folders).
+    """
     cmd = [
         bwrap,
         "--unshare-pid",

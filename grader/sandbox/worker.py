@@ -1,11 +1,12 @@
 """Runs inside the sandbox: a warm worker that forks one child per learner file.
 
 The worker pays the interpreter and numpy start-up once. For each ``load`` it
-forks a child that imports what the exercise needs, sets its resource limits,
-drops to an unprivileged uid, executes the learner's source and then answers
-calls until ``unload``. When the child is gone the worker kills everything the
-child left behind, empties the work directory and reports the exit on a
-control channel the child has no handle to.
+forks a child that joins its cgroup and private mounts (as root), imports what
+the exercise needs, sets its resource limits, drops to an unprivileged uid,
+executes the learner's source and then answers calls until ``unload``. When the
+child is gone the worker kills everything the child left behind, empties the
+work directory and reports the exit on a control channel the child has no
+handle to.
 
 A load may carry one call sent ahead: the child forks a copy
 of itself right after loading, the copy makes that call and writes its reply to
@@ -224,7 +225,8 @@ def _ahead(chan: Channel, request: dict, module, driver, filename: str, side: in
 
 
 def _prepare(request: dict, workdir: str, path: str) -> None:
-    """Write the learner's file, drop privileges, set the limits: no learner code yet."""
+    """Join the child's cgroup, enter its private mounts (both as root, where the mode has
+    them), write the learner's file, drop privileges, set the limits: no learner code yet."""
     cgroups.join(request.get("cgroup"))
     private.enter(request.get("private"), workdir)
     procs.import_quietly(request.get("imports", []))
