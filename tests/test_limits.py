@@ -23,7 +23,7 @@ import pytest
 from conftest import ISOLATIONS, ROOT, as_ordinary_user, needs_bwrap
 from test_class_grade import grade_command, solution, write
 
-from grader.sandbox import modes
+from grader.sandbox import cgroups, modes
 from grader.sandbox.errors import LearnerCrashed
 from grader.sandbox.launch import Limits
 from grader.sandbox.runner import Sandbox
@@ -203,6 +203,16 @@ def check(mode: str, scratch: Path, *, as_json: bool) -> subprocess.CompletedPro
     if mode == "rlimits-user" and IS_ROOT:
         command = as_ordinary_user(command, path)
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("strict", ISOLATIONS)
+def test_a_worker_whose_cgroup_cannot_be_made_says_so(strict, monkeypatch):
+    monkeypatch.setattr(cgroups, "for_worker", lambda name: None)
+    with Sandbox(strict=strict) as box:
+        box.load(WRITER, "honest.py", "honest.py")
+        assert box.call("weighted_sum", [[1.0], [2.0]])[1].value == 2.0
+        assert box.unenforced[0] == modes.MEMORY
+        assert box.unenforced.count(modes.MEMORY) == 1
 
 
 CHECK_MODES = [

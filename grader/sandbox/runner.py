@@ -83,6 +83,7 @@ class Sandbox:
         self._next_id = 0
         self._workers_cgroup: cgroups.Group | None = None
         self._cgroup: cgroups.Group | None = None  # the current child's
+        self._without_cgroup = False  # a worker started where its cgroup could not be made
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -115,6 +116,7 @@ class Sandbox:
             raise SandboxError(f"could not start the sandbox: {exc}") from None
         self.proc, self.workdir, control_r = spawned.proc, spawned.workdir, spawned.control_fd
         self._workers_cgroup = spawned.cgroups
+        self._without_cgroup = spawned.cgroups is None
         max_frame = self.limits.max_frame_mb << 20
         self._replies = FrameReader(self.proc.stdout.fileno(), max_frame)
         self._control = FrameReader(control_r, max_frame)
@@ -148,7 +150,10 @@ class Sandbox:
     @property
     def unenforced(self) -> list[str]:
         """What this mode cannot enforce (one phrase each), for the report header."""
-        return modes.unenforced(self.mode)
+        missing = modes.unenforced(self.mode)
+        if self._without_cgroup and modes.MEMORY not in missing:
+            missing.insert(0, modes.MEMORY)
+        return missing
 
     @property
     def alive(self) -> bool:
