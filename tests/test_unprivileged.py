@@ -20,7 +20,12 @@ import pytest
 from conftest import ROOT, as_ordinary_user
 from test_sandbox import marked_processes
 
-SUITES = ["tests/test_sandbox.py", "tests/test_hostile.py", "tests/test_cleanup.py"]
+SUITES = [
+    "tests/test_sandbox.py",
+    "tests/test_hostile.py",
+    "tests/test_cleanup.py",
+    "tests/test_limits.py",
+]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="already running as an ordinary user")

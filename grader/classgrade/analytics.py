@@ -12,6 +12,8 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from grader.sandbox import modes
+
 BINS = 10
 HARDEST = 8
 
@@ -41,6 +43,8 @@ class Summary:
     grader_errors: list[dict[str, str]]
     refused: list[dict[str, str]]
     isolation: list[str]
+    sandbox: list[str] = field(default_factory=list)  # one modes.line per mode used
+    unenforced: dict[str, list[str]] = field(default_factory=dict)  # mode -> what it cannot
     run: dict[str, Any] = field(default_factory=dict)
     attention: int = 0  # students with an exercise the grader could not grade
     report: str | None = None  # where report.html went (or why it was not written)
@@ -115,11 +119,15 @@ def summarize(data: dict[str, Any]) -> Summary:
     """The summary numbers for the class data built by exports.class_data."""
     rows = data["students"]
     troubled, errors, refused, isolation = [], [], [], set()
+    sandbox: dict[str, list[str]] = {}
     for row in rows:
         refused += [{"student": row["student"], "note": n} for n in row["notes"]]
         for ex, result in row["exercises"].items():
             if result.get("isolation"):
                 isolation.add(result["isolation"])
+            if isinstance(result.get("mode"), str) and result["mode"]:
+                missing = result.get("unenforced")
+                sandbox[result["mode"]] = [str(m) for m in missing or [] if isinstance(m, str)]
             if result["status"] in ("timeout", "crashed"):
                 troubled.append(
                     {"student": row["student"], "exercise": ex, "status": result["status"]}
@@ -141,5 +149,7 @@ def summarize(data: dict[str, Any]) -> Summary:
         grader_errors=errors,
         refused=refused,
         isolation=sorted(isolation),
+        sandbox=[modes.line(mode, missing) for mode, missing in sorted(sandbox.items())],
+        unenforced=dict(sorted(sandbox.items())),
         attention=len({e["student"] for e in errors}),
     )

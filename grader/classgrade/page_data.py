@@ -74,6 +74,7 @@ def _header(
         "seed": _seed(settings),
         "versions": sorted({r["version"] for r in runs if r.get("version")}) or ["unknown"],
         "sandbox": ", ".join(sandboxes) or "unknown",
+        "limits": summary.sandbox,
         "date": runs[-1].get("started", "unknown") if runs else "unknown",
         "seconds": round(sum(seconds), 1) if seconds else None,
         "runs": len(runs),

@@ -138,6 +138,8 @@ def render(con: Console, summary: Summary) -> None:
     )
     if run.get("layout"):
         con.print(f"[muted]layout: {markup(run['layout'])}[/]")
+    for line in summary.sandbox:
+        con.print(f"[muted]{markup(line)}[/]")
     if "rlimits" in summary.isolation:
         con.print(f"[warn]{NO_SANDBOX_WARNING}[/]")
     _histogram(con, summary)

@@ -51,6 +51,8 @@ class ExerciseLimits:
     time_budget: float | None = None
     processes: int | None = None
     file_size_mb: int | None = None
+    disk_mb: int | None = None
+    tmp_mb: int | None = None
     imports: tuple[str, ...] = ()
 
 

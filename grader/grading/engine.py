@@ -199,6 +199,7 @@ def grade_many(
             job.result.grader_error = NO_CHECKS
         job.result.isolation = sandbox.isolation
         job.result.isolation_note = sandbox.fallback_reason
+        job.result.mode, job.result.unenforced = sandbox.mode, sandbox.unenforced
         error = job.learner.load_error
         if error and all(c.status == "error" for c in job.result.checks):
             job.result.load_error = error.message

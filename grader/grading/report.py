@@ -18,6 +18,7 @@ from grader import __version__
 from grader.core.untrusted import for_terminal, markup
 from grader.grading.progress import Overview
 from grader.grading.results import CheckResult, ExerciseResult
+from grader.sandbox import modes
 
 THEME = Theme(
     {
@@ -56,12 +57,16 @@ def emit_json(data: Any) -> None:
 
 
 def header(con: Console, exercise: str, result: ExerciseResult) -> None:
-    """One line that makes the run repeatable: version, exercise, seed, isolation."""
+    """The line that makes the run repeatable (version, exercise, seed), and the sandbox's:
+    its mode and what that mode cannot enforce here."""
     cases = " · practice cases" if result.cases == "practice" else ""
-    con.print(
-        f"[muted]dlgrade {__version__} · {exercise} · seed {result.seed}{cases} · "
-        f"sandbox: {result.isolation or 'none'}[/]"
+    con.print(f"[muted]dlgrade {__version__} · {exercise} · seed {result.seed}{cases}[/]")
+    sandbox = (
+        modes.line(result.mode, result.unenforced)
+        if result.mode
+        else f"sandbox: {result.isolation or 'none'}"
     )
+    con.print(f"[muted]{markup(sandbox)}[/]")
     if result.cases == "practice":
         con.print(
             "[muted]Practice cases: expected values recorded from the reference for a few "

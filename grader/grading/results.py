@@ -64,6 +64,8 @@ class ExerciseResult:
     cases: str = "graded"  # "practice": expected values from the practice pool
     isolation: str = ""
     isolation_note: str | None = None
+    mode: str = ""  # grader.sandbox.modes: "rlimits-user", …
+    unenforced: list[str] = field(default_factory=list)  # what that mode cannot enforce
     load_error: str | None = None
     grader_error: str | None = None
     duration: float = 0.0
@@ -103,6 +105,8 @@ class ExerciseResult:
                 "cases": self.cases,
                 "isolation": self.isolation,
                 "isolation_note": self.isolation_note,
+                "mode": self.mode,
+                "unenforced": list(self.unenforced),
                 "load_error": self.load_error,
                 "grader_error": self.grader_error,
                 "duration": round(self.duration, 3),

@@ -1,12 +1,13 @@
 """How the sandbox worker is started: resource limits and the bubblewrap command line.
 
-With bubblewrap the worker sees read-only views of ``/usr`` and the Python
-runtime and nothing else of the machine: the grader's own package, the course
-(solutions), dlgrade's data directory and anything the caller names are
-covered by empty tmpfs mounts; it has no network, its own PID namespace and a
-private writable ``/run/dlgrade-work`` (a path no runtime lives under, so a venv in a
-checkout such as ``/work/course/.venv`` stays visible). Without bubblewrap it runs
-as a plain subprocess in its own session with rlimits (and, as root, an unprivileged uid) only.
+With bubblewrap the worker sees read-only views of ``/usr`` and the Python runtime and
+nothing else of the machine: the grader's own package, the course (solutions), dlgrade's
+data directory and anything the caller names are covered by empty tmpfs mounts; it has no
+network, its own PID namespace, size-capped tmpfs mounts on ``/tmp``, ``/dev/shm`` and
+``/run/dlgrade-work`` (its work directory: a path no runtime lives under, so a venv in a
+checkout such as ``/work/course/.venv`` stays visible) and, as root, its cgroup folders
+under ``/run/dlgrade-cgroup``. Without bubblewrap it runs as a plain subprocess in its own
+session with rlimits (and, as root, an unprivileged uid) only.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class Limits:
     output_kb: int = 64
     max_frame_mb: int = 64
     tmp_mb: int = 64
+    disk_mb: int = 64
     preload: tuple[str, ...] = PRELOAD
     imports: tuple[str, ...] = field(default_factory=tuple)
 
@@ -206,8 +208,14 @@ def _parents(path: Path, made: set[Path]) -> list[str]:
     return args
 
 
-def bwrap_command(bwrap: str, workdir: Path, limits: Limits, hide: Iterable[Path]) -> list[str]:
-    """The bubblewrap invocation that starts the worker (see module docstring)."""
+def bwrap_command(
+    bwrap: str, workdir: Path, limits: Limits, hide: Iterable[Path], binds: Iterable[str] = ()
+) -> list[str]:
+    """The bubblewrap invocation that starts the worker (see module docstring).
+
+    ``workdir`` is the host folder whose lock marks the worker as live; the worker's own work
+    directory is a tmpfs. ``binds`` are further arguments (the worker's cgroup folders).
+    """
     cmd = [
         bwrap,
         "--unshare-pid",
@@ -241,6 +249,12 @@ def bwrap_command(bwrap: str, workdir: Path, limits: Limits, hide: Iterable[Path
         "1777",
         "--tmpfs",
         "/tmp",
+        "--size",
+        str(limits.tmp_mb << 20),
+        "--perms",
+        "1777",
+        "--tmpfs",
+        "/dev/shm",
     ]
     made: set[Path] = {Path("/tmp")}
     secrets = {Path(os.path.realpath(p)) for p in hide}
@@ -262,9 +276,11 @@ def bwrap_command(bwrap: str, workdir: Path, limits: Limits, hide: Iterable[Path
         "--ro-bind",
         str(SANDBOX_CODE),
         INSIDE_CODE,
-        "--bind",
-        str(workdir),
+        "--size",
+        str(limits.disk_mb << 20),
+        "--tmpfs",
         INSIDE_WORK,
+        *binds,
         "--chdir",
         INSIDE_WORK,
     ]

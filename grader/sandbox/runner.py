@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.core.untrusted import clip, plain
-from grader.sandbox import launch, procs, spawn, wire
+from grader.sandbox import cgroups, launch, modes, procs, spawn, wire
 from grader.sandbox.channel import (
     FrameReader,
     OutputBuffer,
@@ -32,6 +32,7 @@ from grader.sandbox.channel import (
 )
 from grader.sandbox.errors import (
     LearnerCrashed,
+    LearnerError,
     LearnerRaised,
     LearnerTimeout,
     LoadFailed,
@@ -42,6 +43,7 @@ from grader.sandbox.errors import (
 from grader.sandbox.launch import FALLBACK, STRICT, Limits
 
 START_TIMEOUT = 30.0
+LIMIT_POLL = 0.2  # how often a waiting grader looks whether the child hit a cgroup limit
 
 
 class Sandbox:
@@ -72,6 +74,9 @@ class Sandbox:
         self._gone: int | None = None  # exit code of a child that is gone, not yet reported
         self._exited = False
         self._next_id = 0
+        self._workers_cgroup: cgroups.Group | None = None
+        self._cgroup: cgroups.Group | None = None  # the current child's
+        self._without_cgroup = False  # a worker started where its cgroup could not be made
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -103,6 +108,8 @@ class Sandbox:
         except OSError as exc:
             raise SandboxError(f"could not start the sandbox: {exc}") from None
         self.proc, self.workdir, control_r = spawned.proc, spawned.workdir, spawned.control_fd
+        self._workers_cgroup = spawned.cgroups
+        self._without_cgroup = spawned.cgroups is None
         max_frame = self.limits.max_frame_mb << 20
         self._replies = FrameReader(self.proc.stdout.fileno(), max_frame)
         self._control = FrameReader(control_r, max_frame)
@@ -128,6 +135,19 @@ class Sandbox:
         return launch.INSIDE_WORK if self.bwrap else str(self.workdir)
 
     @property
+    def mode(self) -> str:
+        """This sandbox's mode for :mod:`grader.sandbox.modes` (e.g. "rlimits-user")."""
+        return modes.current(self.isolation)
+
+    @property
+    def unenforced(self) -> list[str]:
+        """What this mode cannot enforce (one phrase each), for the report header."""
+        missing = modes.unenforced(self.mode)
+        if self._without_cgroup and modes.MEMORY not in missing:
+            missing.insert(0, modes.MEMORY)
+        return missing
+
+    @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
@@ -135,6 +155,7 @@ class Sandbox:
         """Kill the worker and everything under it; remove its work directory."""
         proc, self.proc, self.loaded = self.proc, None, False
         if proc is None:
+            self._retire_cgroup()
             return
         if not self.bwrap:
             # Without a PID namespace the process started is the worker's keeper, a child
@@ -154,6 +175,7 @@ class Sandbox:
         for stream in (proc.stdin, proc.stdout):
             with contextlib.suppress(OSError):
                 stream.close()
+        self._retire_cgroup()
         spawn.release(self.workdir)
 
     def __enter__(self) -> Sandbox:
@@ -206,7 +228,9 @@ class Sandbox:
                 fds = [self._control_fd] + (
                     [] if self._replies.closed else [self.proc.stdout.fileno()]
                 )
-                ready, _, _ = select.select(fds, [], [], left)
+                ready, _, _ = select.select(fds, [], [], min(left, LIMIT_POLL))
+                if not ready and self._over_limit():
+                    raise LearnerCrashed("your processes ran into a limit")  # see call()
                 for fd in ready:
                     (self._control if fd == self._control_fd else self._replies).feed()
         except wire.WireError as exc:
@@ -232,7 +256,13 @@ class Sandbox:
             self.start()
         self.output.reset()  # what the last file printed is not this one's
         self._send_load(source, filename, name, driver)
-        self._finish_load(filename, self.output.mark())
+        mark = self.output.mark()
+        try:
+            self._finish_load(filename, mark)
+        except LoadFailed as exc:
+            self._stop_at_limit(exc.output, LoadFailed, f"{filename}: ")
+            raise
+        self._stop_at_limit(self.output.since(mark), LoadFailed, f"{filename}: ")
 
     def _send_load(
         self,
@@ -244,8 +274,10 @@ class Sandbox:
         if self._exited:
             self._discard_replies()  # a dead child's last words are not the new one's
         self._exited, self._gone = False, None
+        self._retire_cgroup()
         self._send(
             {
+                **self._isolation_fields(),
                 "op": "load",
                 "source": source,
                 "filename": filename,
@@ -331,7 +363,13 @@ class Sandbox:
         message = self._call_message(fn, args, kwargs, keep=keep, return_args=return_args)
         self._send(message)
         call_id, deadline = message["id"], time.monotonic() + timeout
-        return call_id, self._finish_call(fn, call_id, mark, deadline, timeout, on_event)
+        try:
+            reply = self._finish_call(fn, call_id, mark, deadline, timeout, on_event)
+        except LearnerError as exc:
+            self._stop_at_limit(exc.output)
+            raise
+        self._stop_at_limit(reply.output)
+        return call_id, reply
 
     def _call_message(
         self,
@@ -401,3 +439,47 @@ class Sandbox:
         return Reply(
             reply.get("value"), warnings_of(reply), args if type(args) is list else None, output
         )
+
+    # -- limits for the whole child ----------------------------------------------------------
+
+    def _isolation_fields(self) -> dict[str, Any]:
+        """The next child's cgroup (made here, limits set) and private mounts, for its load."""
+        fields: dict[str, Any] = {"cgroup": None, "private": None}
+        if self._workers_cgroup is not None:
+            try:
+                self._cgroup, name = self._workers_cgroup.child(
+                    self.limits.memory_mb, self.limits.processes
+                )
+            except OSError as exc:
+                raise SandboxError(f"could not make the child's cgroup: {exc}") from None
+            inside = self._workers_cgroup.inside(self.bwrap is not None)
+            fields["cgroup"] = {k: f"{v}/{name}" for k, v in inside.items()}
+        if modes.private_mounts(self.mode):
+            fields["private"] = {
+                "disk_mb": self.limits.disk_mb,
+                "tmp_mb": self.limits.tmp_mb,
+                "network": self.bwrap is None,
+            }
+        return fields
+
+    def _over_limit(self) -> bool:
+        group = self._cgroup
+        return group is not None and bool(
+            group.breach(self.limits.memory_mb, self.limits.processes)
+        )
+
+    def _stop_at_limit(
+        self, output: str, error: type[LearnerError] = LearnerCrashed, prefix: str = ""
+    ) -> None:
+        """End a child whose processes together ran into a cgroup limit: resource limit."""
+        group = self._cgroup
+        why = group.breach(self.limits.memory_mb, self.limits.processes) if group else None
+        if why:
+            self.close()
+            raise error(f"{prefix}resource limit: {why}", output=output)
+
+    def _retire_cgroup(self) -> None:
+        """Kill whatever is left in the last child's cgroup and remove it."""
+        group, self._cgroup = self._cgroup, None
+        if group is not None:
+            group.remove()

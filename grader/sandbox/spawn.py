@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.sandbox import procs
+from grader.sandbox import cgroups, procs
 from grader.sandbox.errors import SandboxError
 from grader.sandbox.launch import (
     INSIDE_CODE,
@@ -45,6 +45,7 @@ class Spawned:
     control_fd: int
     workdir: Path
     key: tuple
+    cgroups: cgroups.Group | None = None  # the worker's, as root where cgroups are writable
 
 
 def worker_cpu(limits: Limits) -> int | None:
@@ -66,6 +67,7 @@ def _key(limits: Limits, bwrap: str | None, hide: Iterable[Path], cpu: int | Non
         limits.preload,
         limits.max_frame_mb,
         limits.tmp_mb,
+        limits.disk_mb,
         bwrap,
         tuple(sorted(str(p) for p in hide)),
         cpu,
@@ -83,8 +85,10 @@ def spawn(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> Spawned:
         return early
     _remove_stale_workdirs()
     workdir = _new_workdir()
+    groups = _groups[workdir] = cgroups.for_worker(workdir.name)
     try:
-        command = bwrap_command(bwrap, workdir, limits, hide) if bwrap else []
+        binds = groups.binds() if groups else []
+        command = bwrap_command(bwrap, workdir, limits, hide, binds) if bwrap else []
     except SandboxError:
         release(workdir)
         raise
@@ -115,10 +119,11 @@ def spawn(limits: Limits, bwrap: str | None, hide: Iterable[Path]) -> Spawned:
         raise
     finally:
         os.close(control_w)
-    return Spawned(proc, control_r, workdir, key)
+    return Spawned(proc, control_r, workdir, key, groups)
 
 
 _locks: dict[Path, int] = {}
+_groups: dict[Path, cgroups.Group | None] = {}
 
 
 def _new_workdir() -> Path:
@@ -142,7 +147,11 @@ def _lock_path(workdir: Path) -> Path:
 
 
 def release(workdir: Path) -> None:
-    """Remove a work directory this process made, then its lock; failures are logged."""
+    """Remove a work directory this process made (and its cgroups), then its lock; failures
+    are logged."""
+    groups = _groups.pop(workdir, None)
+    if groups is not None and not groups.remove():
+        log.warning("could not remove the cgroups of %s; a later run removes them", workdir)
     if not procs.remove_tree(workdir):
         log.warning("could not remove all of %s; it is left for a later run", workdir)
         return  # the lock goes with this process, so a later run sees it stale
@@ -167,6 +176,7 @@ def _remove_stale_workdirs() -> None:
             continue  # in use
         try:
             workdir = lock.with_name(lock.name.removesuffix(LOCK_SUFFIX))
+            cgroups.remove_stale(workdir.name)
             if procs.remove_tree(workdir):
                 with contextlib.suppress(OSError):
                     os.unlink(lock)

@@ -1,17 +1,17 @@
 """Runs inside the sandbox: a warm worker that forks one child per learner file.
 
 The worker pays the interpreter and numpy start-up once. For each ``load`` it
-forks a child that imports what the exercise needs, sets its resource limits,
-drops to an unprivileged uid, executes the learner's source and then answers
-calls until ``unload``. When the child is gone the worker kills everything the
-child left behind, removes the shared memory and IPC objects it created, empties
-the work directory and reports the exit on a
-control channel the child has no handle to.
+forks a child that joins its cgroup and private mounts (as root), imports what
+the exercise needs, sets its resource limits, drops to an unprivileged uid,
+executes the learner's source and then answers calls until ``unload``. When the
+child is gone the worker kills everything the child left behind, removes the
+shared memory and IPC objects it created, empties the work directory and reports
+the exit on a control channel the child has no handle to.
 
 File descriptors: 0 requests, 1 replies (shared with the child), 2 learner
 output, and the control channel named on the command line (worker only).
-Only the standard library, numpy and the sibling ``wire``, ``procs`` and ``ipc``
-modules are imported here; nothing of the grader is visible.
+Only the standard library, numpy and the sibling ``wire``, ``procs``, ``ipc``,
+``cgroups`` and ``private`` modules are imported here; nothing of the grader is visible.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ import warnings
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
+import cgroups  # noqa: E402
 import ipc  # noqa: E402
+import private  # noqa: E402
 import procs  # noqa: E402
 import wire  # noqa: E402
 
@@ -170,7 +172,10 @@ def _drop_privileges(uid: int | None, workdir: str) -> None:
 
 
 def _prepare(request: dict, workdir: str, path: str) -> None:
-    """Write the learner's file, drop privileges, set the limits: no learner code yet."""
+    """Join the child's cgroup, enter its private mounts (both as root, where the mode has
+    them), write the learner's file, drop privileges, set the limits: no learner code yet."""
+    cgroups.join(request.get("cgroup"))
+    private.enter(request.get("private"), workdir)
     procs.import_quietly(request.get("imports", []))
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(request["source"])
