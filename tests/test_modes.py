@@ -20,11 +20,12 @@ from grader.sandbox.runner import Sandbox
 IS_ROOT = os.geteuid() == 0
 MODES = [
     pytest.param(
-        "bubblewrap",
+        "bubblewrap-root" if IS_ROOT else "bubblewrap",
         marks=needs_bwrap(reason="bubblewrap is not installed"),
     ),
     pytest.param("rlimits-root", marks=pytest.mark.skipif(not IS_ROOT, reason="needs root")),
     pytest.param("rlimits-user"),
+    pytest.param("bubblewrap-user", marks=needs_bwrap(reason="bubblewrap is not installed")),
 ]
 EXERCISES = ["00_weighted_sum", "01_activations", "02_perceptron", "03_backprop"]
 
@@ -45,10 +46,10 @@ def check(mode: str, scratch: Path, exercise: str) -> subprocess.CompletedProces
     env = {"PYTHONPATH": str(ROOT), "DLGRADE_HOME": str(home), "HOME": str(home)}
     env["TMPDIR"] = str(scratch)
     # Without bubblewrap on PATH, dlgrade falls back to the rlimits sandbox.
-    path = f"{python_dir}:/usr/bin:/bin" if mode == "bubblewrap" else python_dir
+    path = f"{python_dir}:/usr/bin:/bin" if mode.startswith("bubblewrap") else python_dir
     env["PATH"] = path
     command = [sys.executable, "-m", "grader", "check", exercise, "--solution", "--json"]
-    if mode == "rlimits-user" and IS_ROOT:
+    if mode.endswith("-user") and IS_ROOT:
         command = as_ordinary_user(command, path)
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
 
@@ -62,7 +63,9 @@ def test_every_reference_scores_full_marks_in_every_mode(mode, exercise, scratch
     result = json.loads(lines[-1])
     failed = [(c["name"], c["message"]) for c in result["checks"] if c["status"] != "passed"]
     assert result["score"] == result["max_score"] > 0, failed
-    assert result["isolation"] == ("bubblewrap" if mode == "bubblewrap" else "rlimits")
+    assert result["isolation"] == mode.split("-")[0]
+    expected = mode if "-" in mode else f"{mode}-{'root' if IS_ROOT else 'user'}"
+    assert result["mode"] == expected
     assert done.returncode == 0
 
 
