@@ -236,3 +236,27 @@ def test_html_report_loads_nothing_and_runs_nothing_a_student_wrote(tmp_path, br
             assert seen.requests == [] and seen.errors == [] and seen.dialogs == []
         finally:
             seen.close()
+
+
+def test_notebook_submissions_are_compared_by_their_code_not_their_outputs(tmp_path):
+    import nbformat
+    from notebook_helpers import filled_notebook
+
+    root = tmp_path / "class"
+    for student, source in [
+        ("alice", HEAD + ORIGINAL),
+        ("bob", HEAD + renamed(ORIGINAL).replace("n_params_parameters", "count_parameters")),
+        ("carol", HEAD + HONEST),
+        ("erin", STUB),
+    ]:
+        notebook = filled_notebook(EXERCISE, source)
+        shout = nbformat.v4.new_output("stream", name="stdout", text="the same output\n" * 500)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.outputs = [shout]  # every notebook prints the same: outputs must not count
+        (root / student).mkdir(parents=True)
+        (root / student / f"{EXERCISE}.ipynb").write_text(nbformat.writes(notebook))
+    summary = run(root, tmp_path / "out")
+    assert summary["compared"] == {EXERCISE: 4}
+    flagged = [{p["student_a"], p["student_b"]} for p in summary["pairs"]]
+    assert flagged == [{"alice", "bob"}]

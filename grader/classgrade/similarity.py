@@ -97,6 +97,18 @@ def _copydetect() -> type:
     return CopyDetector
 
 
+def _notebook_stub(course: Course, exercise: Exercise) -> bytes:
+    """The code a generated stub notebook hands in, read the way a submission's is."""
+    import nbformat
+
+    from grader.course import notebook_stub
+    from grader.grading import notebooks
+
+    raw = nbformat.writes(notebook_stub.build(course, exercise)).encode()
+    source, _cells, _refusal = notebooks.submission_source(f"{exercise.id}.ipynb", raw)
+    return source
+
+
 def _slug(name: str, taken: set[str]) -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "student"
     while slug in taken:
@@ -123,6 +135,8 @@ def compare_exercise(
     root = stage / exercise.id
     (root / "stub").mkdir(parents=True)
     (root / "stub" / exercise.file_name).write_bytes(course.stub_path(exercise).read_bytes())
+    if any(s.cells.get(exercise.file_name) for s in students):  # notebooks: their stub too
+        (root / "stub" / f"{exercise.id}_notebook.py").write_bytes(_notebook_stub(course, exercise))
     names: dict[str, str] = {}
     for student in students:
         slug = _slug(student.student, set(names))
