@@ -42,12 +42,16 @@ def leave():
     open("/dev/shm/dlgrade-left", "w").write("secret")
     libc = ctypes.CDLL(None, use_errno=True)
     shm = libc.shmget(0x5EED, 4096, 0o1666)  # IPC_CREAT | 0o666
-    return [shm >= 0]
+    libc.mq_open.restype = ctypes.c_int
+    queue = libc.mq_open(b"/dlgrade-left", os.O_CREAT | os.O_RDWR, 0o600, None)
+    return [shm >= 0, queue >= 0]
 
 def find():
     libc = ctypes.CDLL(None, use_errno=True)
     files = [p for p in ("/tmp/dlgrade-left", "/dev/shm/dlgrade-left") if os.path.exists(p)]
-    return files + (["sysv"] if libc.shmget(0x5EED, 0, 0) >= 0 else [])
+    libc.mq_open.restype = ctypes.c_int
+    queue = libc.mq_open(b"/dlgrade-left", os.O_RDONLY) >= 0
+    return files + (["sysv"] if libc.shmget(0x5EED, 0, 0) >= 0 else []) + (["mqueue"] * queue)
 """
 BOMB = """
 import os, time
@@ -163,7 +167,7 @@ def expected(mode: str) -> list[str]:
     return [
         *([modes.MEMORY] if not (root and CGROUPS) else []),
         *([modes.DISK] if not (bubblewrap or fresh) else []),
-        *([modes.FRESH] if not fresh else []),
+        *([modes.FRESH] if not (bubblewrap or fresh) else []),
         *([modes.NETWORK] if not (bubblewrap or fresh) else []),
         *([modes.WRITES] if not (bubblewrap or fresh) else []),
         *([modes.YOURS] if not (bubblewrap or root) else []),
@@ -253,6 +257,7 @@ def _remove_what_the_writer_left() -> None:
     shm = libc.shmget(0x5EED, 0, 0)
     if shm >= 0:
         libc.shmctl(shm, 0, None)  # IPC_RMID
+    libc.mq_unlink(b"/dlgrade-left")
 
 
 @pytest.mark.parametrize("strict", ISOLATIONS)
@@ -260,7 +265,7 @@ def test_a_writer_leaves_nothing_for_the_reader_graded_next_in_its_worker(strict
     try:
         with Sandbox(strict=strict) as box:
             box.load(WRITER, "writer.py", "writer.py")
-            assert box.call("leave", [])[1].value == [True]
+            assert box.call("leave", [])[1].value == [True, True]
             box.load(WRITER, "reader.py", "reader.py")
             found = box.call("find", [])[1].value
             shared = modes.FRESH in box.unenforced

@@ -255,6 +255,8 @@ def bwrap_command(
         "1777",
         "--tmpfs",
         "/dev/shm",
+        "--mqueue",  # the sandbox's own message queues, which the worker can list and empty
+        "/dev/mqueue",
     ]
     made: set[Path] = {Path("/tmp")}
     secrets = {Path(os.path.realpath(p)) for p in hide}

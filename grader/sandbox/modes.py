@@ -57,7 +57,7 @@ def unenforced(mode: str) -> list[str]:
         missing.append(MEMORY)
     if not (bubblewrap or fresh):
         missing.append(DISK)
-    if not fresh:
+    if not (bubblewrap or fresh):  # bubblewrap's own /tmp, shm and queues are emptied
         missing.append(FRESH)
     if not (bubblewrap or fresh):
         missing.append(NETWORK)

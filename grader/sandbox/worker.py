@@ -258,6 +258,23 @@ def _sweep(uid: int | None, pgid: int, own_pid_namespace: bool) -> None:
                 pass
 
 
+SHARED_IN_SANDBOX = ("/tmp", "/dev/shm", "/dev/mqueue")  # bubblewrap's, the worker's own
+
+
+def _wipe_shared() -> None:
+    """Under bubblewrap, empty the sandbox's own /tmp, /dev/shm and message queues, which
+    every child shares unless it has mounts of its own; what is mounted there stays."""
+    for folder in SHARED_IN_SANDBOX:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(folder, name)
+            if not os.path.ismount(path):
+                procs.remove_tree(path)
+
+
 def _wipe(workdir: str) -> None:
     for name in os.listdir(workdir):
         path = os.path.join(workdir, name)
@@ -318,6 +335,8 @@ def main() -> None:
         _sweep(request.get("uid"), pid, own_pid_namespace)
         _reap_orphans(patience=0.5)
         ipc.remove_left(shared, request.get("uid"))
+        if own_pid_namespace:
+            _wipe_shared()
         _wipe(workdir)
         code = os.waitstatus_to_exitcode(status)
         ctl.write({"exited": {"code": code}})
