@@ -62,7 +62,7 @@ def graded(outside) -> dict:
     subs = [Submission(source.encode(), name) for name, source in files.items()]
     with Sandbox(EXERCISE.sandbox_limits(), hide=hidden_from_sandbox()) as box:
         results = grade_many(
-            COURSE, EXERCISE, subs, sandbox=box, seed=4, options={"quick": True}, budget=180
+            COURSE, EXERCISE, subs, sandbox=box, seed=4, options={"quick": True}, budget=60
         )
     return dict(zip(files, results, strict=True))
 
