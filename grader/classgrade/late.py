@@ -16,8 +16,6 @@ the student's total; ``raw_total`` keeps the total before it.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 import tomllib
@@ -26,9 +24,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from grader.classgrade.roster import read_rows
 from grader.core.errors import InputError
 
-CSV_LIMIT = 16 << 20
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|min|h|d|day|days)$")
 _UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "day": 86400, "days": 86400}
 ZONE_NEEDED = "late policy: due {text!r} has no time zone; write it as 2026-03-01T23:59+01:00"
@@ -176,16 +174,7 @@ def submitted_at(path: Path) -> dict[str, datetime]:
     The CSV has a header with a ``student`` column (or ``login``, ``id``, ``email``) and a
     ``submitted_at`` column (ISO 8601 with a time zone). Errors are one line (exit 2).
     """
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
-    if len(raw) > CSV_LIMIT:
-        raise InputError(f"{path}: larger than {CSV_LIMIT >> 20} MiB")
-    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig", "replace"))))
-    if not rows:
-        raise InputError(f"{path}: empty; give a header row student,submitted_at")
-    header = [re.sub(r"[^a-z]", "", h.lower()) for h in rows[0]]
+    header, rows = read_rows(path, "empty; give a header row student,submitted_at")
     keys = [i for i, h in enumerate(header) if h in ("student", "login", "id", "email", "folder")]
     times = [i for i, h in enumerate(header) if h in ("submittedat", "submitted", "time")]
     if not keys or not times:

@@ -56,8 +56,11 @@ class Member:
         return self.login or self.email or self.sis_id or self.lms_id or self.name
 
 
-def load(path: Path) -> list[Member]:
-    """The roster's rows; a one-line InputError (exit 2) when it cannot be used."""
+def read_rows(path: Path, empty: str) -> tuple[list[str], list[list[str]]]:
+    """An instructor's CSV, size-capped: (header folded to lower-case letters, rows).
+
+    A one-line InputError (exit 2) when it cannot be read; ``empty`` says what to give.
+    """
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -66,8 +69,13 @@ def load(path: Path) -> list[Member]:
         raise InputError(f"{path}: larger than {CSV_LIMIT >> 20} MiB")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig", "replace"))))
     if not rows:
-        raise InputError(f"{path}: empty roster; give a header row (login,name,...)")
-    header = [re.sub(r"[^a-z]", "", h.lower()) for h in rows[0]]
+        raise InputError(f"{path}: {empty}")
+    return [re.sub(r"[^a-z]", "", h.lower()) for h in rows[0]], rows
+
+
+def load(path: Path) -> list[Member]:
+    """The roster's rows; a one-line InputError (exit 2) when it cannot be used."""
+    header, rows = read_rows(path, "empty roster; give a header row (login,name,...)")
     where = {}
     for fieldname, aliases in COLUMNS.items():
         for alias in aliases:
