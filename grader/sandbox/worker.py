@@ -305,10 +305,10 @@ def main() -> None:
     os.dup2(2, 1)
     procs.become_subreaper()
     # Under bubblewrap the runtime stays readable after the uid drop, so the first child can
-    # import what it needs itself: the worker answers its first load as soon as numpy is in
-    # and preloads the rest after that
-    # child, for every child from then on.
-    later = preload[1:] if own_pid_namespace else []
+    # import what it needs itself: the worker answers its first load as soon as numpy and
+    # numpy.random are in (the learner's CPU time must not pay for them) and preloads the
+    # rest after that child, for every child from then on.
+    later = preload[2:] if own_pid_namespace else []
     for name in preload[: len(preload) - len(later)]:
         importlib.import_module(name)
     chan, ctl = Channel(requests, replies, max_frame), Channel(-1, control, max_frame)
