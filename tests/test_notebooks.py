@@ -325,3 +325,79 @@ def test_init_with_notebooks_without_the_extra_says_so_and_writes_nothing(tmp_pa
     assert done.returncode == 2
     assert done.stderr.strip() == f"dlgrade: {notebook_stub.NEEDS_EXTRA}"
     assert not (tmp_path / "ws").exists()
+
+
+def test_cells_tagged_for_another_exercise_are_left_out_and_untagged_ones_are_shared():
+    raw = notebook_of(
+        code_cell("import numpy as np"),
+        code_cell("def a():\n    return 1", ("dlgrade:00_weighted_sum",)),
+        code_cell("def b():\n    return 2", ("01_activations",)),
+        code_cell("def c():\n    return 3", ("mine", "00_weighted_sum")),
+    )
+    assert notebooks.tagged(raw) == {"00_weighted_sum", "01_activations"}
+    first = notebooks.extract(raw, "nb.ipynb", "00_weighted_sum")
+    assert "def a" in first.source and "def c" in first.source and "def b" not in first.source
+    assert first.source.startswith("import numpy as np\n")
+    assert first.cells.where(4) == "cell 4, line 1"  # cell numbers count every cell
+    assert "1 code cell(s) tagged for other exercises are not graded here" in first.cells.notes[0]
+    second = notebooks.extract(raw, "nb.ipynb", "01_activations")
+    assert "def b" in second.source and "def a" not in second.source
+    assert "def c" not in second.source and "import numpy" in second.source
+    everything = notebooks.extract(raw, "nb.ipynb")  # no exercise named: every code cell
+    assert all(f"def {f}" in everything.source for f in "abc")
+    with pytest.raises(NotebookError, match="no code cells for 02_perceptron"):
+        notebooks.extract(
+            notebook_of(code_cell("x = 1", ("00_weighted_sum",))), "nb.ipynb", "02_perceptron"
+        )
+
+
+@pytest.mark.parametrize("raw", [b"{ not json", b"[]", b'{"cells": 3}', b"[" * 10_000])
+def test_the_tags_of_what_is_not_a_notebook_are_none(raw):
+    assert notebooks.tagged(raw) == set()
+
+
+def test_generated_notebooks_tag_their_graded_cells_and_are_the_same_byte_for_byte():
+    for exercise in COURSE.exercises:
+        text = notebook_stub.text(COURSE, exercise)
+        assert text == notebook_stub.text(COURSE, exercise)
+        notebook = nbformat.reads(text, as_version=4)
+        for cell in notebook.cells:
+            graded = cell.cell_type == "code" and notebooks.SKIP_TAG not in cell.metadata.get(
+                "tags", []
+            )
+            assert (notebooks.exercise_tags(cell) == {exercise.id}) is graded, cell.metadata
+
+
+def test_check_path_grades_one_exercise_of_a_notebook_that_holds_two(tmp_path, dlgrade_home):
+    """One notebook with 00 and 01 (the 01 cells with a known mistake): each grades alone."""
+    source = patched_solution(
+        "01_activations", [{"old": "np.asarray(z) >= 0, 1.0", "new": "np.asarray(z) > 0, 1.0"}]
+    )
+    first = filled_notebook("00_weighted_sum")
+    second = filled_notebook("01_activations", source)
+    cells = [c for c in first.cells if c.cell_type == "code"]
+    cells += [c for c in second.cells if c.cell_type == "code"]
+    combined = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# homework"), *cells])
+    path = write(combined, tmp_path / "homework.ipynb")
+    result = check_json(path, "00_weighted_sum", dlgrade_home)
+    assert result["score"] == result["max_score"] > 0, result
+    result = check_json(path, "01_activations", dlgrade_home)
+    assert 0 < result["score"] < result["max_score"], result
+    failed = [c for c in result["checks"] if not c["passed"]]
+    assert failed and any(c.get("hint") for c in failed)
+    assert any("tagged for other exercises" in n for n in result["notes"]), result["notes"]
+
+
+def test_check_path_without_an_exercise_takes_it_from_the_cell_tags(tmp_path, dlgrade_home):
+    one = write(filled_notebook("01_activations"), tmp_path / "work.ipynb")
+    done = dlgrade("check", "--path", str(one), "--json", cwd=tmp_path, home=dlgrade_home)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["exercise"] == "01_activations"
+    cells = [
+        *filled_notebook("00_weighted_sum").cells,
+        *filled_notebook("01_activations").cells,
+    ]
+    two = write(nbformat.v4.new_notebook(cells=cells), tmp_path / "both.ipynb")
+    done = dlgrade("check", "--path", str(two), cwd=tmp_path, home=dlgrade_home)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "both.ipynb holds cells tagged for 00_weighted_sum, 01_activations" in done.stderr

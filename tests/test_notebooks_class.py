@@ -36,6 +36,23 @@ def as_notebook(exercise: str, source: str) -> str:
     return nbformat.writes(filled_notebook(exercise, source))
 
 
+def homework(code: dict[str, str]) -> str:
+    """One notebook that holds both exercises: 00's imports untagged (shared), 01's cells
+    tagged in the bare form ``01_activations``."""
+    cells = [nbformat.v4.new_markdown_cell("# My homework")]
+    for exercise in EXERCISES:
+        for cell in filled_notebook(exercise, code[exercise]).cells:
+            if cell.cell_type != "code":
+                continue
+            part = cell.metadata["dlgrade"]["part"]
+            if exercise == "00_weighted_sum" and part == "imports":
+                cell.metadata["tags"] = []
+            elif exercise == "01_activations" and part in ("imports", "function"):
+                cell.metadata["tags"] = [exercise]
+            cells.append(cell)
+    return nbformat.writes(nbformat.v4.new_notebook(cells=cells))
+
+
 def versions() -> dict[str, str]:
     return {"00_weighted_sum": buggy("00_weighted_sum"), "01_activations": buggy("01_activations")}
 
@@ -58,6 +75,10 @@ def graded(tmp_path_factory):
     with zipfile.ZipFile(root / "zip_ana.zip", "w") as archive:
         for ex, text in code.items():
             archive.writestr(f"hw/exercises/{ex}.ipynb", as_notebook(ex, text))
+    (root / "tag_ana").mkdir()
+    (root / "tag_ana" / "homework.ipynb").write_text(homework(code), encoding="utf-8")
+    with zipfile.ZipFile(root / "tagzip_ana.zip", "w") as archive:
+        archive.writestr("hw/Ana_homework.ipynb", homework(code))
     bad = {
         "bad_json": b"{ not json",
         "bad_nested": b"[" * 50_000 + b"]" * 50_000,
@@ -103,6 +124,22 @@ def test_notebooks_folders_and_zips_grade_like_the_same_py_check_by_check(graded
         in notes
     )
     assert "00_weighted_sum.py graded from the notebook exercises/00_weighted_sum.ipynb" in notes
+
+
+@pytest.mark.parametrize(
+    ("student", "shown"), [("tag_ana", "homework.ipynb"), ("tagzip_ana", "hw/Ana_homework.ipynb")]
+)
+def test_one_notebook_tagged_for_two_exercises_grades_each_like_its_py(graded, student, shown):
+    reference = graded["py_ana"]
+    row = graded[student]
+    for exercise in EXERCISES:
+        assert checks(row, exercise) == checks(reference, exercise), exercise
+        assert 0 < row["exercises"][exercise]["score"] == reference["exercises"][exercise]["score"]
+        assert (
+            f"{exercise}.py graded from the notebook {shown} (its code cells tagged {exercise}, "
+            in " ".join(row["notes"])
+        ), row["notes"]
+    assert not any("unknown name" in note for note in row["notes"]), row["notes"]
 
 
 def test_class_feedback_names_the_notebook_cell_a_failure_comes_from(graded):

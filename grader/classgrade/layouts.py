@@ -121,8 +121,13 @@ def merge(into: StudentFiles, other: StudentFiles) -> None:
             into.notes.append(f"{other.renamed.get(name, name)} ignored: {name} was found first")
         else:
             into.files[name] = data
-            if name in other.renamed:
-                into.renamed[name] = other.renamed[name]
+            for mine, theirs in (
+                (into.renamed, other.renamed),
+                (into.cells, other.cells),
+                (into.notebooks, other.notebooks),
+            ):
+                if name in theirs:
+                    mine[name] = theirs[name]
     for name, why in other.refused.items():
         if name not in into.files:
             into.refused.setdefault(name, why)
@@ -180,21 +185,26 @@ def _flat_notebooks(
 ) -> None:
     """Notebooks lying flat, for the exercises the student has no ``.py`` file for."""
     entries = {submitted: entry for entry, submitted in files}
+
+    def read(name: str) -> bytes:
+        return submissions.read_file(root, entries[name], notebook_files.NOTEBOOK_LIMIT)
+
+    peek = notebook_files.peeker(read)
     for file_name in wanted:
         if file_name in found.files or file_name in found.refused:
             continue
-        name, others = notebook_files.match(entries, file_name)
+        name, others, by_tags = notebook_files.pick(entries, file_name, peek)
         if name is None:
             continue
         shown = submissions.shown(name)
         try:
-            raw = submissions.read_file(root, entries[name], notebook_files.NOTEBOOK_LIMIT)
+            raw = peek(name) if by_tags else read(name)
         except Refused as why:
             found.refuse(file_name, f"{shown} {why}: refused")
         except OSError as exc:
             found.refuse(file_name, f"{shown} cannot be read ({exc.strerror}): refused")
         else:
-            notebook_files.take(found, file_name, shown, raw, others)
+            notebook_files.take(found, file_name, shown, raw, others, by_tags)
     notebook_files.claim(found, wanted)
 
 

@@ -1,10 +1,13 @@
-"""Notebooks in a class download: ``03_backprop.ipynb``, or an LMS-renamed ``*03_backprop*.ipynb``.
+"""Notebooks in a class download: ``03_backprop.ipynb``, an LMS-renamed ``*03_backprop*.ipynb``,
+or any notebook whose code cells are tagged ``03_backprop`` (one notebook may hold several
+exercises).
 
 :mod:`grader.classgrade.submissions` calls :func:`from_folder` and :func:`from_zip` after it
 took the ``.py`` files: for every exercise still missing, a matching notebook is read with
 the same care (no links followed, sizes capped before reading, nothing parsed but JSON) and
-its code cells (:mod:`grader.grading.notebooks`) stand in for the ``.py`` file. A ``.py`` file
-wins over a notebook; a notebook that cannot be read is refused for that student with a note.
+its code cells for that exercise (:mod:`grader.grading.notebooks`) stand in for the ``.py``
+file. A ``.py`` file wins over a notebook, an exact name over a renamed one, a name over tags;
+a notebook that cannot be read is refused for that student with a note.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from grader.grading import notebooks
 from grader.grading.sources import MAX_SOURCE_KB
 
 NOTEBOOK_LIMIT = notebooks.MAX_NOTEBOOK_MB << 20
+MAX_SCANNED = 20  # notebooks of one folder whose tags are read, when no name matches
+Peek = Callable[[str], "bytes | None"]
 
 
 def _exercise_id(file_name: str) -> str:
@@ -38,13 +43,47 @@ def match(names: Iterable[str], file_name: str) -> tuple[str | None, list[str]]:
     return taken, [n for n in found if n != taken]
 
 
+def pick(names: Iterable[str], file_name: str, peek: Peek) -> tuple[str | None, list[str], bool]:
+    """The notebook taken for ``file_name``, the matching ones left out, and whether by tags.
+
+    A name match (:func:`match`) wins; otherwise the first notebook (by name) with code cells
+    tagged for the exercise. ``peek(name)`` gives a notebook's bytes, or None if unreadable.
+    """
+    names = list(names)
+    taken, others = match(names, file_name)
+    if taken is not None:
+        return taken, others, False
+    wanted = _exercise_id(file_name)
+    for name in sorted(n for n in names if notebooks.is_notebook(n))[:MAX_SCANNED]:
+        raw = peek(name)
+        if raw is not None and wanted in notebooks.tagged(raw):
+            return name, [], True
+    return None, [], False
+
+
+def peeker(read: Callable[[str], bytes]) -> Peek:
+    """``read`` (which may raise) as a :data:`Peek`: each notebook read at most once."""
+    seen: dict[str, bytes | None] = {}
+
+    def peek(name: str) -> bytes | None:
+        if name not in seen:
+            try:
+                seen[name] = read(name)
+            except Exception:  # refused or unreadable: it stands for no exercise by its tags
+                seen[name] = None
+        return seen[name]
+
+    return peek
+
+
 def claim(found: Any, wanted: Sequence[str]) -> None:
-    """Drop from ``found.unknown`` the notebooks named after an exercise (taken or noted)."""
+    """Drop from ``found.unknown`` the notebooks taken, or named after an exercise (noted)."""
     ids = [_exercise_id(w).lower() for w in wanted]
+    taken = set(found.notebooks.values())
     found.unknown = [
         u
         for u in found.unknown
-        if not (notebooks.is_notebook(u) and any(i in u.lower() for i in ids))
+        if u not in taken and not (notebooks.is_notebook(u) and any(i in u.lower() for i in ids))
     ]
 
 
@@ -65,9 +104,17 @@ def relabel(result: dict, cells: notebooks.CellMap | None, file_name: str) -> di
     return cells.relabel_dict(result, file_name) if cells is not None else result
 
 
-def take(found: Any, file_name: str, shown: str, raw: bytes, others: Sequence[str]) -> None:
-    """Put notebook ``raw``'s code in ``found`` for ``file_name``, or refuse it with a note."""
-    source, cells, refusal = notebooks.submission_source(shown, raw)
+def take(
+    found: Any,
+    file_name: str,
+    shown: str,
+    raw: bytes,
+    others: Sequence[str],
+    by_tags: bool = False,
+) -> None:
+    """Put notebook ``raw``'s code for ``file_name`` in ``found``, or refuse it with a note."""
+    exercise = _exercise_id(file_name)
+    source, cells, refusal = notebooks.submission_source(shown, raw, exercise)
     if refusal is None and len(source) > MAX_SOURCE_KB << 10:
         refusal = f"{shown}: its code cells are larger than {MAX_SOURCE_KB} KiB"
     if refusal is not None:
@@ -75,8 +122,11 @@ def take(found: Any, file_name: str, shown: str, raw: bytes, others: Sequence[st
         return
     found.files[file_name] = source
     found.cells[file_name] = cells
+    found.notebooks[file_name] = shown
+    which = f"tagged {exercise}, " if by_tags else ""
     found.notes.append(
-        f"{file_name} graded from the notebook {shown} (its code cells in order; {ranges(cells)})"
+        f"{file_name} graded from the notebook {shown} "
+        f"(its code cells {which}in order; {ranges(cells)})"
     )
     found.notes.extend(cells.notes)
     found.notes.extend(f"{other} ignored: {shown} was taken for {file_name}" for other in others)
@@ -91,8 +141,9 @@ def from_folder(
     """Notebooks for the exercises ``found`` has no file for, from open folder fds."""
     import os
 
-    from grader.classgrade.submissions import Refused
+    from grader.classgrade.submissions import Refused, shown
 
+    peeks: dict[int, Peek] = {}
     for file_name in wanted:
         if file_name in found.files or file_name in found.refused:
             continue
@@ -101,17 +152,20 @@ def from_folder(
                 listing = os.listdir(fd)
             except OSError:
                 continue
-            name, others = match(listing, file_name)
+            peek = peeks.setdefault(fd, peeker(lambda n, fd=fd: read(n, fd, NOTEBOOK_LIMIT)))
+            name, others, by_tags = pick(listing, file_name, peek)
             if name is None:
                 continue
+            where = prefix + shown(name)
             try:
-                raw = read(name, fd, NOTEBOOK_LIMIT)
+                raw = peek(name) if by_tags else read(name, fd, NOTEBOOK_LIMIT)
             except Refused as why:
-                found.refuse(file_name, f"{prefix}{name} {why}: refused")
+                found.refuse(file_name, f"{where} {why}: refused")
             except OSError as exc:
-                found.refuse(file_name, f"{prefix}{name} cannot be read ({exc.strerror}): refused")
+                found.refuse(file_name, f"{where} cannot be read ({exc.strerror}): refused")
             else:
-                take(found, file_name, f"{prefix}{name}", raw, [f"{prefix}{o}" for o in others])
+                left = [prefix + shown(o) for o in others]
+                take(found, file_name, where, raw, left, by_tags)
             break
 
 
@@ -139,30 +193,33 @@ def from_zip(
             continue
         members.setdefault(name, info)
     by_base = {PurePosixPath(n).name: n for n in sorted(members, key=lambda n: (n.count("/"), n))}
+    peek = peeker(lambda base: _member(archive, members[by_base[base]]))
     for file_name in wanted:
         if file_name in found.files or file_name in found.refused:
             continue
-        base, others = match(by_base, file_name)
+        base, others, by_tags = pick(by_base, file_name, peek)
         if base is None:
             continue
         name = by_base[base]
-        info = members[name]
-        shown = f"zip entry {name!r}"
-        if info.flag_bits & 0x1 or info.file_size > NOTEBOOK_LIMIT:
-            why = (
-                "is encrypted"
-                if info.flag_bits & 0x1
-                else f"is larger than {NOTEBOOK_LIMIT >> 20} MiB"
-            )
-            found.refuse(file_name, f"{shown} {why}: refused")
-            continue
         try:
-            with archive.open(info) as member:
-                raw = member.read(NOTEBOOK_LIMIT + 1)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
-            found.refuse(file_name, f"{shown} cannot be unpacked ({exc}): refused")
+            raw = _member(archive, members[name])
+        except ValueError as why:
+            found.refuse(file_name, f"zip entry {name!r} {why}: refused")
             continue
-        if len(raw) > NOTEBOOK_LIMIT:
-            found.refuse(file_name, f"{shown} is larger than {NOTEBOOK_LIMIT >> 20} MiB: refused")
-            continue
-        take(found, file_name, name, raw, [by_base[o] for o in others])
+        take(found, file_name, name, raw, [by_base[o] for o in others], by_tags)
+
+
+def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A zip member's bytes, read in memory up to the cap; ValueError(why) if it cannot be."""
+    if info.flag_bits & 0x1:
+        raise ValueError("is encrypted")
+    if info.file_size > NOTEBOOK_LIMIT:
+        raise ValueError(f"is larger than {NOTEBOOK_LIMIT >> 20} MiB")
+    try:
+        with archive.open(info) as member:
+            raw = member.read(NOTEBOOK_LIMIT + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+        raise ValueError(f"cannot be unpacked ({exc})") from None
+    if len(raw) > NOTEBOOK_LIMIT:
+        raise ValueError(f"is larger than {NOTEBOOK_LIMIT >> 20} MiB")
+    return raw

@@ -49,6 +49,7 @@ class StudentFiles:
     renamed: dict[str, str] = field(default_factory=dict)  # exercise file -> name as submitted
     unknown: list[str] = field(default_factory=list)  # files that match no exercise
     cells: dict[str, Any] = field(default_factory=dict)  # name -> a notebook's CellMap
+    notebooks: dict[str, str] = field(default_factory=dict)  # name -> the notebook it came from
 
     def refuse(self, name: str | None, why: str) -> None:
         self.notes.append(why)

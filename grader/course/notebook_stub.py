@@ -3,7 +3,9 @@
 The module docstring becomes the lesson (Markdown), the imports one code cell, each function a
 code cell with its TODOs, the examples of its docstring a worked-example cell after it, and a
 last cell runs the check (``%load_ext grader`` has a cell of its own at the top). Those cells
-are tagged ``dlgrade-skip``: they run in the notebook, not when grading. Every cell's
+are tagged ``dlgrade-skip``: they run in the notebook, not when grading. The graded cells are
+tagged ``dlgrade:<exercise id>``, so a renamed notebook, or one that a learner has merged with
+another exercise's, still grades each exercise from its own cells. Every cell's
 ``metadata.dlgrade`` says what it holds.
 
 The stub is the course's own file, so reading it with :mod:`ast` here is safe; nbformat (the
@@ -22,6 +24,7 @@ from grader.core.errors import InputError
 from grader.course.info import Course, Exercise
 
 SKIP_TAG = "dlgrade-skip"
+EXERCISE_TAG = "dlgrade:{id}"
 NEEDS_EXTRA = "notebooks need the jupyter extra: pip install 'dlgrade[jupyter]'"
 LESSON_END = (
     "Write each function in its cell, run it, and try the worked example below it. "
@@ -129,11 +132,12 @@ def build(course: Course, exercise: Exercise) -> Any:
         )
     ]
     cells.append(v4.new_code_cell("%load_ext grader", metadata=meta("setup", (SKIP_TAG,))))
+    graded = (EXERCISE_TAG.format(id=exercise.id),)
     if preamble:
-        cells.append(v4.new_code_cell(preamble, metadata=meta("imports")))
+        cells.append(v4.new_code_cell(preamble, metadata=meta("imports", graded)))
     known = KNOWN_NAMES | {name for name, _, _ in functions}
     for name, code, docstring in functions:
-        cells.append(v4.new_code_cell(code, metadata=meta("function", name=name)))
+        cells.append(v4.new_code_cell(code, metadata=meta("function", graded, name=name)))
         example = worked_example(name, docstring, known)
         if example:
             cells.append(

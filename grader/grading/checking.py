@@ -80,10 +80,31 @@ def _exercise_from_name(course: Course, path: Path) -> str:
         named = [e.id for e in course.exercises if e.id.lower() in path.name.lower()]
         if len(named) == 1:
             return named[0]
+        named = _tagged_exercises(course, path)
+        if len(named) == 1:
+            return named[0]
+        if named:
+            raise InputError(
+                f"{path.name} holds cells tagged for {', '.join(named)}: name one, "
+                f"e.g. `dlgrade check {named[0]} --path FILE`"
+            )
     raise InputError(
         f"{path.name}: cannot tell which exercise this file is for; "
         "name it, e.g. `dlgrade check 02_perceptron --path FILE`"
     )
+
+
+def _tagged_exercises(course: Course, path: Path) -> list[str]:
+    """The course's exercises that a notebook's code cells are tagged for (its JSON only)."""
+    from grader.grading import notebooks
+
+    try:
+        if path.stat().st_size > notebooks.MAX_NOTEBOOK_MB << 20:
+            return []
+        tags = notebooks.tagged(path.read_bytes())
+    except OSError:
+        return []
+    return [e.id for e in course.exercises if e.id in tags]
 
 
 def run(

@@ -251,7 +251,7 @@ def grade(
     """Run ``exercise``'s checks against the learner file at ``path``."""
     seed = seed if seed is not None else practice.draw_seed(course, exercise)
     shown = display_name or str(path)
-    found = read_learner_file(path, shown)
+    found = read_learner_file(path, shown, exercise.id)
     submission = Submission(found.source, shown, cells=found.cells)
     own = sandbox is None
     hide = hidden_from_sandbox()

@@ -8,11 +8,15 @@ runs here: the joined source goes to the sandbox exactly as a ``.py`` file would
 :class:`CellMap` turns its line numbers back into "cell 4, line 2" in the feedback.
 
 Cells tagged ``dlgrade-skip`` (the worked examples and the check cell of a generated
-notebook) are not graded. nbformat and IPython are the ``jupyter`` extra, imported only here.
+notebook) are not graded. A code cell tagged with an exercise (``03_backprop`` or
+``dlgrade:03_backprop``) belongs to that exercise alone, so one notebook can hold several
+exercises; untagged code cells are shared by all of them. nbformat and IPython are the
+``jupyter`` extra, imported only here.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +29,8 @@ SUFFIX = ".ipynb"
 MAX_NOTEBOOK_MB = 16
 MAX_CELLS = 2000
 SKIP_TAG = "dlgrade-skip"
+TAG_PREFIX = "dlgrade:"
+EXERCISE_ID = re.compile(r"\d{2}_[A-Za-z0-9_]+")
 ESCAPES = "%!?/,;"
 LOOKAHEAD = 50
 MAX_NOTES = 20
@@ -134,6 +140,40 @@ def _tags(cell: dict) -> list[str]:
     return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
 
+def exercise_tags(cell: Any) -> set[str]:
+    """The exercises a cell is tagged for: ``03_backprop`` and ``dlgrade:03_backprop`` alike."""
+    if not isinstance(cell, dict):
+        return set()
+    names = (tag.removeprefix(TAG_PREFIX) for tag in _tags(cell))
+    return {name for name in names if EXERCISE_ID.fullmatch(name)}
+
+
+def for_exercise(cell: Any, exercise: str | None) -> bool:
+    """Whether ``cell`` is graded for ``exercise``: tagged for it, or tagged for none."""
+    tags = exercise_tags(cell)
+    return exercise is None or not tags or exercise in tags
+
+
+def tagged(raw: bytes) -> set[str]:
+    """The exercises a notebook's code cells are tagged for; empty if it is not a notebook.
+
+    Only the JSON is read (the caller has capped ``raw``'s size): this decides which notebook
+    of a student's stands for an exercise, before :func:`extract` reads the one taken.
+    """
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return set()
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, list):
+        return set()
+    found: set[str] = set()
+    for cell in cells[:MAX_CELLS]:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            found |= exercise_tags(cell)
+    return found
+
+
 def _shown(line: str, limit: int = 60) -> str:
     line = for_terminal(line.strip())
     return line if len(line) <= limit else line[: limit - 1] + "…"
@@ -217,8 +257,11 @@ def _ipython_work(cells: list[tuple[int, str]]) -> int:
     return work
 
 
-def extract(raw: bytes, shown: str) -> Extracted:
-    """The graded code of notebook bytes ``raw``; NotebookError (one line) if it has none."""
+def extract(raw: bytes, shown: str, exercise: str | None = None) -> Extracted:
+    """The graded code of notebook bytes ``raw``; NotebookError (one line) if it has none.
+
+    With ``exercise``, the code cells tagged for another exercise are left out.
+    """
     if len(raw) > MAX_NOTEBOOK_MB << 20:
         raise NotebookError(f"{shown}: the notebook is larger than {MAX_NOTEBOOK_MB} MiB")
     nbformat, transformer_class = _load_libraries()
@@ -248,10 +291,14 @@ def extract(raw: bytes, shown: str) -> Extracted:
     if captured.get("ValidationError") is not None:
         cellmap.notes.append(f"{shown} does not follow the notebook format fully; its code is read")
     graded: list[tuple[int, str]] = []
+    other = 0
     for number, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         if SKIP_TAG in _tags(cell):
+            continue
+        if not for_exercise(cell, exercise):
+            other += 1
             continue
         source = _text(cell.get("source"))
         if source is None:
@@ -275,13 +322,19 @@ def extract(raw: bytes, shown: str) -> Extracted:
         parts.append("\n".join(lines) + "\n")
         cellmap.lines.extend((number, i) for i in range(1, len(lines) + 1))
     if not parts:
+        if exercise and other:
+            raise NotebookError(f"{shown}: the notebook has no code cells for {exercise}")
         raise NotebookError(f"{shown}: the notebook has no code cells")
+    if other:
+        cellmap.notes.append(
+            f"{shown}: {other} code cell(s) tagged for other exercises are not graded here"
+        )
     cellmap.lines[:0] = [where for _, where in future]
     return Extracted("".join(line + "\n" for line, _ in future) + "".join(parts), cellmap)
 
 
-def read(path: Path, shown: str | None = None) -> Extracted:
-    """The graded code of the notebook at ``path``, its size checked before it is read."""
+def read(path: Path, shown: str | None = None, exercise: str | None = None) -> Extracted:
+    """The graded code of the notebook at ``path`` (for ``exercise``), its size checked first."""
     shown = shown or str(path)
     try:
         size = path.stat().st_size
@@ -293,10 +346,12 @@ def read(path: Path, shown: str | None = None) -> Extracted:
         raise InputError(FILE_MISSING.format(path=path)) from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a folder, not a notebook") from None
-    return extract(raw, shown)
+    return extract(raw, shown, exercise)
 
 
-def submission_source(name: str, raw: bytes) -> tuple[bytes, CellMap | None, str | None]:
+def submission_source(
+    name: str, raw: bytes, exercise: str | None = None
+) -> tuple[bytes, CellMap | None, str | None]:
     """A class submission's bytes as Python source: (source, cell map, refusal or None).
 
     ``.py`` files pass through unchanged; a notebook becomes its code cells, or a one-line
@@ -305,7 +360,7 @@ def submission_source(name: str, raw: bytes) -> tuple[bytes, CellMap | None, str
     if not is_notebook(name):
         return raw, None, None
     try:
-        found = extract(raw, name)
+        found = extract(raw, name, exercise)
     except InputError as exc:
         return b"", None, exc.format_message()
     return found.source.encode("utf-8"), found.cells, None

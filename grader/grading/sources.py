@@ -35,13 +35,16 @@ class LearnerFile:
     cells: Any = None  # grader.grading.notebooks.CellMap
 
 
-def read_learner_file(path: Path, shown: str | None = None) -> LearnerFile:
-    """A ``.py`` file's bytes, or a notebook's code cells (:mod:`grader.grading.notebooks`)."""
+def read_learner_file(
+    path: Path, shown: str | None = None, exercise: str | None = None
+) -> LearnerFile:
+    """A ``.py`` file's bytes, or a notebook's code cells for ``exercise`` (see
+    :mod:`grader.grading.notebooks`)."""
     if path.suffix.lower() != ".ipynb":
         return LearnerFile(read_source(path))
     from grader.grading import notebooks  # nbformat and IPython: only for notebooks
 
-    found = notebooks.read(path, shown)
+    found = notebooks.read(path, shown, exercise)
     data = found.source.encode("utf-8")
     if len(data) > MAX_SOURCE_KB << 10:
         raise InputError(f"{shown or path}: its code cells are larger than {MAX_SOURCE_KB} KiB")
