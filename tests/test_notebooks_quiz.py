@@ -203,3 +203,10 @@ def test_given_answers_skip_the_widgets_even_in_a_kernel(monkeypatch, dlgrade_ho
     shown = notebook.quiz(EXERCISE, n=2, seed=SEED, answers=[typed(form)[0], "no idea"])
     assert repr(shown) == f"quiz: 1/2 right (seed {SEED})"
     assert [correct for _, _, correct, _ in attempts(dlgrade_home)] == [1, 0]
+
+
+def test_the_prompt_is_shown_escaped():
+    question = the_form(n=1)[0].model_copy(update={"prompt": "Is <b>x</b> & y < z?"})
+    widget = QuizWidget([question], seed=SEED, content=load_content())
+    assert "Is &lt;b&gt;x&lt;/b&gt; &amp; y &lt; z?" in widget.prompt.value
+    assert "<b>x</b>" not in widget.prompt.value
