@@ -22,13 +22,16 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.core.errors import InputError
 
+if TYPE_CHECKING:
+    from grader.notebook_quiz import QuizWidget
+
 USAGE = (
     "usage: %dlgrade check EXERCISE [PATH] | %dlgrade hint [EXERCISE] | "
-    "%dlgrade quiz [--exercise EXERCISE] [-n N] | %dlgrade glossary TERM"
+    "%dlgrade quiz [--exercise EXERCISE] [-n N] [--seed SEED] | %dlgrade glossary TERM"
 )
 STALE = (
     "You ran cells that differ from the saved notebook: the check grades the file on disk. "
@@ -87,9 +90,15 @@ def _magic(line: str) -> Any:
             return glossary(" ".join(args))
         if command == "quiz":
             options = dict(zip(args[::2], args[1::2], strict=False))
-            if len(args) % 2 or set(options) - {"--exercise", "-n"}:
+            numbers = [options.get("-n", "5"), options.get("--seed", "0")]
+            if (
+                len(args) % 2
+                or set(options) - {"--exercise", "-n", "--seed"}
+                or not all(text.isdigit() for text in numbers)
+            ):
                 return Text(USAGE)
-            return quiz(options.get("--exercise"), n=int(options.get("-n", 5)))
+            seed = int(options["--seed"]) if "--seed" in options else None
+            return quiz(options.get("--exercise"), n=int(numbers[0]), seed=seed)
     except InputError as exc:
         return Text(f"dlgrade: {exc.format_message()}", error=True)
     return Text(USAGE)
@@ -470,9 +479,14 @@ def quiz(
     n: int = 5,
     seed: int | None = None,
     answers: Iterable[str] | None = None,
-    ask: Callable[[str], str] = input,
-) -> Text:
-    """Concept questions answered with ``input()`` (or ``answers``), as ``dlgrade quiz``."""
+    ask: Callable[[str], str] | None = None,
+) -> Text | QuizWidget:
+    """Concept questions, as ``dlgrade quiz``: widgets in a kernel, else ``input()``.
+
+    In a Jupyter kernel with ipywidgets this returns a :class:`grader.notebook_quiz.QuizWidget`
+    (Jupyter shows it); elsewhere, or given ``answers`` or ``ask``, it asks each question with
+    ``ask`` (default ``input``) or takes the next of ``answers``, and returns the score line.
+    """
     import secrets
     from datetime import UTC, datetime
 
@@ -489,7 +503,14 @@ def quiz(
         raise InputError(str(exc)) from None
     if not chosen:
         raise InputError("no questions match these filters")
+    if answers is None and ask is None:
+        from grader.notebook_quiz import QuizWidget, widgets_module
+
+        widgets = widgets_module()
+        if widgets is not None:
+            return QuizWidget(chosen, seed=seed, content=content, widgets=widgets)
     given = iter(answers) if answers is not None else None
+    ask = ask or input
 
     def one(index: int, question: Any) -> str | None:
         print(f"\n{index + 1}/{len(chosen)} {question.prompt}")
