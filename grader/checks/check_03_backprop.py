@@ -7,6 +7,7 @@ learner's own code.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -74,8 +75,32 @@ def _init(learner, *sizes: int, seed: int | None = None) -> dict[str, np.ndarray
     return arrays
 
 
+REPLAYS_KEPT = 64
+_replays: dict[tuple, tuple] = {}
+
+
 def _replay(reference, X, Y, params, lr: float, epochs: int):
-    """The reference's gradient descent from ``params``: (losses before each step, params)."""
+    """The reference's gradient descent from ``params``: (losses before each step, params).
+
+    In a class every student with the same initialisation gets the same replay, so each is
+    computed once per grading process (keyed by the exact bytes of its inputs).
+    """
+    digest = hashlib.blake2b(repr((lr, epochs)).encode())
+    for arr in (X, Y, *(params[name] for name in NAMES)):
+        arr = np.ascontiguousarray(arr)
+        digest.update(repr((arr.dtype.str, arr.shape)).encode())
+        digest.update(arr.tobytes())
+    key = (id(reference), digest.digest())
+    if key not in _replays:
+        if len(_replays) >= REPLAYS_KEPT:
+            del _replays[next(iter(_replays))]
+        # the reference is kept with its result, so its id is not reused while cached
+        _replays[key] = (reference, _replay_once(reference, X, Y, params, lr, epochs))
+    losses, final = _replays[key][1]
+    return list(losses), {name: value.copy() for name, value in final.items()}
+
+
+def _replay_once(reference, X, Y, params, lr: float, epochs: int):
     losses = []
     for _ in range(epochs):
         Y_hat, cache = reference.forward(X, params)
