@@ -8,6 +8,7 @@ mapping our exception types to statuses, messages and targeted hints.
 
 from __future__ import annotations
 
+import inspect
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -111,7 +112,7 @@ class GradingPlugin:
 
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
-        return np.random.default_rng([self._seed, zlib.crc32(request.node.name.encode())])
+        return self._rng(request.node.name)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -119,11 +120,15 @@ class GradingPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        direct = all(self._direct(item) for item in session.items)
         for job in self.jobs:
             self.current = job
             started = time.perf_counter()
             if not self.grader_error and not job.result.load_error:
                 for index, item in enumerate(session.items):
+                    if direct:
+                        self._run_direct(item)
+                        continue
                     following = session.items[index + 1] if index + 1 < len(session.items) else None
                     item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
             job.result.duration += time.perf_counter() - started
@@ -132,6 +137,52 @@ class GradingPlugin:
             if self._on_done:
                 self._on_done(job)
         return True
+
+    def _fixtures(self) -> dict[str, Callable[[pytest.Item], Any]]:
+        """The fixtures this plugin provides, as functions of the check item."""
+        return {
+            "learner": lambda _: self._learner,
+            "reference": lambda _: self._reference,
+            "options": lambda _: self._options,
+            "on_event": lambda _: self._on_event,
+            "exercise_grading": lambda _: self.exercise.grading,
+            "artifacts": lambda _: self.current.result.artifacts,
+            "rng": lambda item: self._rng(item.name),
+        }
+
+    def _direct(self, item: pytest.Item) -> bool:
+        """Whether ``item`` is a plain check function that needs only this plugin's fixtures.
+
+        Such checks (every check of the numpy exercises) are called directly, without
+        pytest's per-test protocol, which costs more than most checks themselves; anything
+        else (module fixtures, marks, parameters) runs through pytest as usual.
+        """
+        if not isinstance(item, pytest.Function) or hasattr(item, "callspec"):
+            return False
+        wanted = set(inspect.signature(item.obj).parameters)
+        return (
+            not list(item.iter_markers())
+            and set(item.fixturenames) - {"request"} == wanted
+            and wanted <= set(self._fixtures())
+        )
+
+    def _run_direct(self, item: pytest.Function) -> None:
+        """Call one check with its fixtures and record its result, as the protocol would."""
+        self._started[item.nodeid] = time.perf_counter()
+        self._learner.forget_last_call()
+        if self.grader_error or self.current.result.grader_error:
+            return  # as pytest_runtest_setup skips it: no result
+        provide = self._fixtures()
+        kwargs = {name: provide[name](item) for name in item.fixturenames if name != "request"}
+        call = pytest.CallInfo.from_call(
+            lambda: item.obj(**kwargs), when="call", reraise=(KeyboardInterrupt,)
+        )
+        result = self._result(item, call)
+        result.duration = time.perf_counter() - self._started[item.nodeid]
+        self.results.append(result)
+
+    def _rng(self, name: str) -> np.random.Generator:
+        return np.random.default_rng([self._seed, zlib.crc32(name.encode())])
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         self._started[item.nodeid] = time.perf_counter()
