@@ -1,10 +1,11 @@
-"""Exercise 03's reference replay: computed once per input, never shared across inputs."""
+"""Exercise 03's trusted-side answers: computed once per input, never shared across inputs."""
 
 from __future__ import annotations
 
 import importlib.util
 
 import numpy as np
+import pytest
 from conftest import ROOT
 
 from grader.checks import check_03_backprop as check
@@ -17,14 +18,19 @@ def reference():
     return module
 
 
-def test_a_replay_is_reused_for_equal_inputs_and_recomputed_for_any_other():
+@pytest.fixture
+def counted():
     ref = reference()
-    rng = np.random.default_rng(0)
-    X, Y = rng.normal(size=(6, 2)), rng.uniform(size=(6, 1))
-    params = ref.init_params(2, 3, 1, seed=4)
     calls = []
     forward = ref.forward
     ref.forward = lambda *a: calls.append(1) or forward(*a)
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(6, 2)), rng.uniform(size=(6, 1))
+    return ref, calls, X, Y, ref.init_params(2, 3, 1, seed=4)
+
+
+def test_a_replay_is_reused_for_equal_inputs_and_recomputed_for_any_other(counted):
+    ref, calls, X, Y, params = counted
     first, final = check._replay(ref, X, Y, params, 0.5, 10)
     assert len(calls) == 10
     again, final_again = check._replay(ref, X, Y, {k: v.copy() for k, v in params.items()}, 0.5, 10)
@@ -35,4 +41,25 @@ def test_a_replay_is_reused_for_equal_inputs_and_recomputed_for_any_other():
     other, _ = check._replay(ref, X, Y, moved, 0.5, 10)
     assert len(calls) == 20 and other != first
     assert check._replay(ref, X, Y, params, 0.6, 10)[0] != first and len(calls) == 30
+    assert check._replay(ref, X, Y, params, 0.5, 11)[0][:10] == first and len(calls) == 41
     assert np.allclose(final["W1"], check._replay_once(ref, X, Y, params, 0.5, 10)[1]["W1"])
+
+
+def test_finite_differences_are_reused_only_for_the_same_point(counted):
+    ref, calls, X, Y, params = counted
+    grads = check._finite_differences(ref, X, Y, params)
+    done = len(calls)
+    assert done > 0 and check._finite_differences(ref, X, Y, params)["dW1"].tolist() == (
+        grads["dW1"].tolist()
+    )
+    assert len(calls) == done
+    check._finite_differences(ref, X, 2 * Y, params)
+    assert len(calls) == 2 * done
+    truth = ref.backward(X, Y, params, ref.forward(X, params)[1])
+    assert np.allclose(grads["dW2"], truth["dW2"], atol=1e-6)
+
+
+def test_an_input_that_cannot_be_keyed_is_refused_not_guessed(counted):
+    ref, _calls, X, Y, params = counted
+    with pytest.raises(TypeError):
+        check._once(check._replay_once, ref, X, Y, params, [0.5], 10)
