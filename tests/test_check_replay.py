@@ -1,4 +1,4 @@
-"""Exercise 03's trusted-side answers: computed once per input, never shared across inputs."""
+"""Exercise 03's trusted-side answers (computed once per input) and brief call rendering."""
 
 from __future__ import annotations
 
@@ -63,3 +63,13 @@ def test_an_input_that_cannot_be_keyed_is_refused_not_guessed(counted):
     ref, _calls, X, Y, params = counted
     with pytest.raises(TypeError):
         check._once(check._replay_once, ref, X, Y, params, [0.5], 10)
+
+
+def test_a_call_with_a_dict_of_arrays_is_shown_briefly_without_printing_every_array():
+    from grader.grading.expect import describe
+
+    params = {"W1": np.ones((3, 5)), "b1": np.zeros(5), "W2": np.ones((5, 2)), "b2": np.zeros(2)}
+    shown = describe(params, 60, brief=True)
+    assert shown.startswith("{'W1': <array of shape (3, 5)>, 'b1': [0., 0.") and len(shown) <= 60
+    assert describe([1.0, 2.0], 60, brief=True) == "[1.0, 2.0]"  # plain numbers: as written
+    assert describe((np.array([1.0, 2.0]),), 60, brief=True) == "([1., 2.],)"

@@ -56,9 +56,34 @@ def describe(value: Any, limit: int = 160, *, brief: bool = False) -> str:
         text = f"{value.item()!r}" if brief else f"{value.item()!r} ({value.dtype})"
     elif brief and isinstance(value, float):
         text = f"{value:.6g}"
+    elif brief and isinstance(value, dict | list | tuple) and _holds_arrays(value):
+        text = _brief_container(value, limit)
     else:
         text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _holds_arrays(value: dict | list | tuple) -> bool:
+    values = value.values() if isinstance(value, dict) else value
+    return any(isinstance(v, np.ndarray) for v in values)
+
+
+def _brief_container(value: dict | list | tuple, limit: int) -> str:
+    """A call argument that holds arrays (a dict of parameters, say), each entry brief,
+    rendered only as far as ``limit`` shows it."""
+    items = value.items() if isinstance(value, dict) else ((None, v) for v in value)
+    opening, closing = {dict: "{}", list: "[]"}.get(type(value), "()")
+    parts, length = [], 0
+    for key, item in items:
+        part = describe(item, limit, brief=True)
+        parts.append(f"{key!r}: {part}" if isinstance(value, dict) else part)
+        length += len(parts[-1]) + 2
+        if length > limit:
+            break
+    else:
+        if isinstance(value, tuple) and len(value) == 1:
+            parts[-1] += ","
+    return opening[0] + ", ".join(parts) + closing[-1]
 
 
 def as_numeric(got: Any, *, what: str = "the result") -> np.ndarray:
