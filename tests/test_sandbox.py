@@ -481,30 +481,6 @@ def test_an_unusable_bubblewrap_falls_back_in_auto_mode_and_says_why(monkeypatch
         assert "bubblewrap is installed but failed" in box.fallback_reason
 
 
-def test_a_worker_booted_ahead_serves_the_first_load_and_leaves_nothing(sandbox):
-    sandbox.close()
-    sandbox.boot_ahead()
-    assert sandbox.alive
-    load(sandbox, "")
-    assert np.array_equal(value(sandbox, "double", [1, 2]), [2, 4])
-    sandbox.close()
-    sandbox.boot_ahead()  # booted and never used: closing it still leaves nothing
-    sandbox.close()
-    assert leftovers(sandbox) == []
-
-
-def test_a_worker_booted_ahead_on_an_unusable_bubblewrap_still_falls_back(monkeypatch):
-    from grader.sandbox import launch
-
-    monkeypatch.setattr(launch, "bubblewrap", lambda: "/bin/false")
-    with Sandbox(Limits(call_timeout=5)) as box:
-        box.boot_ahead()
-        load(box, "")
-        assert np.array_equal(value(box, "double", 2), 4)
-        assert box.isolation == "rlimits"
-        assert "bubblewrap is installed but failed" in box.fallback_reason
-
-
 def test_an_unusable_bubblewrap_is_a_grader_error_in_strict_mode(monkeypatch):
     from grader.sandbox import launch
 

@@ -117,33 +117,18 @@ def run(
     budget: float | None = None,
     on_event: Callable[[Any], None] | None = None,
 ) -> Iterator[tuple[Target, ExerciseResult]]:
-    """Grade each target in turn, recording attempts on the learner's own files.
+    """Grade each target in turn, recording attempts on the learner's own files."""
+    from grader.grading.engine import grade  # pytest: imported once there is work to do
 
-    The first target's sandbox worker is spawned before pytest and numpy are imported, so it
-    boots on another core meanwhile.
-    """
-    from grader.course.paths import hidden_from_sandbox
-    from grader.sandbox.runner import Sandbox
-
-    ahead = None
-    if chosen:
-        ahead = Sandbox(chosen[0].exercise.sandbox_limits(), hide=hidden_from_sandbox())
-        ahead.boot_ahead()
-    conn = None
+    conn = store.connect() if workspace_key and any(t.record for t in chosen) else None
     try:
-        from grader.grading.engine import grade  # pytest: imported once there is work to do
-
-        if workspace_key and any(t.record for t in chosen):
-            conn = store.connect()
         for target in chosen:
-            box, ahead = ahead, None
             try:
                 result = grade(
                     course,
                     target.exercise,
                     target.path,
                     seed=seed,
-                    sandbox=box,
                     display_name=target.shown,
                     options=options,
                     budget=budget,
@@ -153,16 +138,11 @@ def run(
                 result = ExerciseResult(
                     target.exercise.id, target.exercise.title, target.shown, grader_error=str(exc)
                 )
-            finally:
-                if box is not None:
-                    box.close()
             if conn is not None and target.record:
                 progress.record(conn, workspace_key, result)
                 result.flashcards_added = _mistakes_to_cards(conn, result)
             yield target, result
     finally:
-        if ahead is not None:
-            ahead.close()
         if conn is not None:
             conn.close()
 

@@ -77,7 +77,6 @@ class Sandbox:
         self._workers_cgroup: cgroups.Group | None = None
         self._cgroup: cgroups.Group | None = None  # the current child's
         self._without_cgroup = False  # a worker started where its cgroup could not be made
-        self._booting = False  # spawned by boot_ahead(), its "ready" not yet read
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -89,31 +88,13 @@ class Sandbox:
         falls back to the rlimits sandbox, and ``fallback_reason`` says why.
         """
         try:
-            if self._booting:
-                self._booting = False
-                self._await_ready(time.monotonic() + START_TIMEOUT)
-            else:
-                self._start()
+            self._start()
         except SandboxError as exc:
             if self.strict is not None or not self.bwrap:
                 raise
             self.bwrap, self.isolation = None, FALLBACK
             self.fallback_reason = f"bubblewrap is installed but failed here ({exc})"
             self._start()
-
-    def boot_ahead(self) -> None:
-        """Spawn the worker now, so it boots while the caller does other work (imports).
-
-        The first :meth:`load` waits for it to be ready, with :meth:`start`'s fallback. A
-        spawn that fails here is tried again there, where its error is reported.
-        """
-        if self.proc is not None:
-            return
-        try:
-            self._spawn()
-        except SandboxError:
-            return
-        self._booting = True
 
     def _start(self) -> None:
         self._spawn()
@@ -173,7 +154,6 @@ class Sandbox:
     def close(self) -> None:
         """Kill the worker and everything under it; remove its work directory."""
         proc, self.proc, self.loaded = self.proc, None, False
-        self._booting = False
         if proc is None:
             self._retire_cgroup()
             return
@@ -272,7 +252,7 @@ class Sandbox:
         """Fork a fresh child running ``source``; raise LoadFailed if it does not load."""
         if self.loaded:
             self.unload()
-        if self._booting or not self.alive:
+        if not self.alive:
             self.start()
         self.output.reset()  # what the last file printed is not this one's
         self._send_load(source, filename, name, driver)
