@@ -24,7 +24,9 @@ COURSE = load_course()
 EXERCISE = COURSE.get("04_mnist_mlp")
 FAULTY = tomllib.loads((FIXTURES / "mnist.toml").read_text())
 VARIANTS = ["sigmoid_output", "unscaled", "lambda_layer", "plants_links"]
-VARIANTS += ["peeks_at_test_data"] if HAS_BWRAP else []
+# With bubblewrap the file that plants links also hunts for the test images: one training
+# serves the test of each.
+ALSO = {"plants_links": ["peeks_at_test_data"]} if HAS_BWRAP else {}
 DEGENERATE = ["returns_input", "untrained_constants", "plants_links_untrained"]
 HANGS = "never_returns"
 PREPARE = {
@@ -37,7 +39,8 @@ PREPARE = {
 
 def planted(name: str, outside: Path) -> str:
     """A variant whose planted links point at ``outside``/absent and ``outside``/model.keras."""
-    source = patched_solution(EXERCISE.id, FAULTY[name]["patch"])
+    patch = [edit for part in [name, *ALSO.get(name, [])] for edit in FAULTY[part]["patch"]]
+    source = patched_solution(EXERCISE.id, patch)
     return source.replace("{absent}", str(outside / "absent")).replace(
         "{model}", str(outside / "model.keras")
     )
@@ -125,9 +128,9 @@ def test_a_train_model_that_never_returns_times_out_and_grading_finishes(graded)
 
 @needs_bwrap(reason="bubblewrap is not installed")
 def test_learner_code_cannot_find_the_test_images(graded):
-    found = checks(graded["peeks_at_test_data"])
+    found = checks(graded["plants_links"])  # it hunts too (ALSO)
     assert all(found[name].passed for name in PREPARE), [found[n].message for n in PREPARE]
-    assert graded["peeks_at_test_data"].passed
+    assert graded["plants_links"].passed
 
 
 @pytest.mark.parametrize("name", DEGENERATE)
