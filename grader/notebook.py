@@ -375,9 +375,17 @@ def _digits_html(wrong: list, accuracy: Any) -> str:
 
 
 def check(
-    exercise: str, path: str | Path | None = None, *, timeout: float | None = None
+    exercise: str,
+    path: str | Path | None = None,
+    *,
+    timeout: float | None = None,
+    budget: float | None = None,
 ) -> CheckReport:
-    """Grade the saved notebook for ``exercise`` (its code cells in order) in a child process."""
+    """Grade the saved notebook for ``exercise`` (its code cells in order) in a child process.
+
+    ``budget`` caps the seconds all of the learner's calls may take (default: the exercise's
+    ``time_budget``); ``timeout`` caps the whole child.
+    """
     from grader.course.info import load_course
 
     course = load_course()
@@ -388,6 +396,7 @@ def check(
         raise InputError(f"{notebook}: no such file")
     notes = [STALE] if stale(notebook) else []
     command = [sys.executable, "-m", "grader.notebook", exercise, str(notebook)]
+    command += [] if budget is None else [str(float(budget))]
     try:
         done = subprocess.run(
             command,
@@ -407,8 +416,8 @@ def check(
     return CheckReport(data["result"], str(notebook), notes, data.get("progress"))
 
 
-def _grade_in_child(exercise_id: str, path: str) -> int:
-    """``python -m grader.notebook EXERCISE PATH``: grade, record, print JSON (the child)."""
+def _grade_in_child(exercise_id: str, path: str, budget: str | None = None) -> int:
+    """``python -m grader.notebook EXERCISE PATH [BUDGET]``: grade, record, print JSON (child)."""
     from grader.course import workspace
     from grader.course.info import load_course
     from grader.grading import checking, progress
@@ -423,7 +432,8 @@ def _grade_in_child(exercise_id: str, path: str) -> int:
     shown = ws.display(exercise, notebook) if ws else notebook.name
     target = checking.Target(exercise, notebook, shown, record=ws is not None)
     key = str(ws.root) if ws else None
-    ((_, result),) = list(checking.run(course, [target], workspace_key=key))
+    seconds = None if budget is None else float(budget)
+    ((_, result),) = list(checking.run(course, [target], workspace_key=key, budget=seconds))
     data: dict = {"result": result.to_dict()}
     if ws is not None:
         data["progress"] = progress.overview(course, key).to_dict()
@@ -540,7 +550,7 @@ def quiz(
 
 if __name__ == "__main__":
     try:
-        sys.exit(_grade_in_child(*sys.argv[1:3]))
+        sys.exit(_grade_in_child(*sys.argv[1:4]))
     except InputError as exc:
         print(f"dlgrade: {exc.format_message()}", file=sys.stderr)
         sys.exit(2)

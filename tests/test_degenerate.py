@@ -19,6 +19,7 @@ from functools import cache
 
 import pytest
 from conftest import FIXTURES, ROOT, patched_solution
+from test_hostile import SMALL_LIMITS
 
 from grader.course.info import load_course
 from grader.course.paths import hidden_from_sandbox
@@ -190,7 +191,8 @@ def test_a_hostile_file_that_computes_nothing_scores_zero(tmp_path, fixture):
     exercise = COURSE.get("00_weighted_sum")
     path = tmp_path / "00_weighted_sum.py"
     path.write_text(without_honest_functions((HOSTILE / f"{fixture}.py").read_text()))
-    limits = dataclasses.replace(exercise.sandbox_limits(), call_timeout=1.5)
+    changes = {"call_timeout": 1.5, **SMALL_LIMITS.get(fixture, {})}  # see test_hostile
+    limits = dataclasses.replace(exercise.sandbox_limits(), **changes)
     with Sandbox(limits, hide=hidden_from_sandbox()) as box:
         result = grade(COURSE, exercise, path, sandbox=box)
     assert result.grader_error is None

@@ -23,9 +23,12 @@ COURSE = load_course()
 EXERCISE = COURSE.get("00_weighted_sum")
 
 
-def run(fixture: str, strict: bool, call_timeout: float = 1.5):
+def run(fixture: str, strict: bool, call_timeout: float = 1.5, **changes):
     limits = dataclasses.replace(
-        EXERCISE.sandbox_limits(), call_timeout=call_timeout, time_budget=max(60, call_timeout)
+        EXERCISE.sandbox_limits(),
+        call_timeout=call_timeout,
+        time_budget=max(60, call_timeout),
+        **changes,
     )
     box = Sandbox(limits, strict=strict, hide=hidden_from_sandbox())
     try:
@@ -37,6 +40,12 @@ def run(fixture: str, strict: bool, call_timeout: float = 1.5):
     honest = [c for c in result.checks if not c.name.startswith("weighted_sum")]
     assert hostile and honest
     return result, hostile, honest, box
+
+
+# Each weighted_sum check of the endless loop waits out its call's timeout, and each of the
+# memory bomb fills the memory cap; the honest calls of the same file need milliseconds and
+# a few MiB, so these two run with a short timeout and a small cap.
+SMALL_LIMITS = {"infinite_loop": {"call_timeout": 0.5}, "memory_bomb": {"memory_mb": 512}}
 
 
 @pytest.mark.parametrize("strict", ISOLATIONS)
@@ -55,7 +64,7 @@ def run(fixture: str, strict: bool, call_timeout: float = 1.5):
     ],
 )
 def test_hostile_weighted_sum_fails_only_its_own_checks(fixture, statuses, strict):
-    _result, hostile, honest, box = run(fixture, strict)
+    _result, hostile, honest, box = run(fixture, strict, **SMALL_LIMITS.get(fixture, {}))
     assert not any(c.passed for c in hostile)
     assert {c.status for c in hostile} <= statuses
     assert all(c.passed for c in honest), [c.message for c in honest if not c.passed]

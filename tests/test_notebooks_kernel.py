@@ -14,6 +14,7 @@ from conftest import patched_solution
 from nbclient import NotebookClient
 from notebook_helpers import filled_notebook, write
 
+from grader.grading.notebooks import SKIP_TAG
 from grader.notebook import STALE
 
 CHECK = "%load_ext grader\n%dlgrade check 00_weighted_sum"
@@ -129,21 +130,42 @@ def test_the_api_gives_a_known_mistake_its_hint(ws, dlgrade_home):
     assert entry["attempts"] == 1 and 0 < entry["best"] < 26, entry
 
 
+# The endless loop is checked through the API with a budget of a few seconds (its first call
+# uses it up); grading drops the magics of a cell, and leaves out this Python check cell by the
+# tag that generated notebooks give theirs.
+API_CHECK = (
+    "from grader import notebook\n"
+    "notebook.check('00_weighted_sum', '00_weighted_sum.ipynb', budget=3)"
+)
+
+
 @pytest.mark.parametrize(
-    "body",
-    ["    import os\n    os._exit(3)\n", "    while True:\n        pass\n"],
+    ("body", "check", "stopped"),
+    [
+        ("    import os\n    os._exit(3)\n", CHECK, ["your code exited with status 3"]),
+        (
+            "    while True:\n        pass\n",
+            API_CHECK,
+            ["weighted_sum did not return within", "calls may take 3 s in all"],
+        ),
+    ],
     ids=["os-exit", "endless-loop"],
 )
-def test_hostile_learner_code_fails_the_check_and_leaves_the_kernel_alive(tmp_path, body):
+def test_hostile_learner_code_fails_the_check_and_leaves_the_kernel_alive(
+    tmp_path, body, check, stopped
+):
     cells = [
         nbformat.v4.new_code_cell(f"def weighted_sum(x, w, b=0.0):\n{body}"),
-        nbformat.v4.new_code_cell(CHECK),
+        nbformat.v4.new_code_cell(
+            check, metadata={"tags": [SKIP_TAG]} if check == API_CHECK else {}
+        ),
         nbformat.v4.new_code_cell("print('kernel', 'alive')"),
     ]
     path = write(nbformat.v4.new_notebook(cells=cells), tmp_path / "00_weighted_sum.ipynb")
     notebook = run(path)
     shown = html_of(notebook.cells[1])
     assert "0/26 points" in shown, text_of(notebook.cells[1])
+    assert all(words in shown for words in stopped), text_of(notebook.cells[1])
     assert "kernel alive" in text_of(notebook.cells[2])
 
 
