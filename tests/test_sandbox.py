@@ -142,12 +142,30 @@ def test_a_memory_bomb_fails_the_call_not_the_grader(sandbox):
 
 def test_a_fork_bomb_is_contained_and_nothing_survives(sandbox):
     load(sandbox, "import os\ndef bomb():\n    while True:\n        os.fork()\n")
+    worker = sandbox.proc.pid
     with pytest.raises((LearnerRaised, LearnerCrashed, LearnerTimeout)):
         value(sandbox, "bomb")
     load(sandbox, "")
     assert np.array_equal(value(sandbox, "double", 1), 2)
+    # The bomb's copies could not take the "unload" meant for the child, so the worker saw
+    # it end and cleaned up: it was not given up on and replaced.
+    assert sandbox.proc.pid == worker
     sandbox.close()
     assert leftovers(sandbox) == []
+
+
+def test_a_forked_copy_of_the_child_cannot_answer_for_it(sandbox):
+    load(
+        sandbox,
+        "import os, time\n"
+        "def answer():\n"
+        "    if os.fork() == 0:\n"
+        "        return 42\n"
+        "    time.sleep(0.3)\n"
+        "    return 1\n",
+    )
+    assert value(sandbox, "answer") == 1
+    assert np.array_equal(value(sandbox, "double", 2), 4)
 
 
 def test_os_exit_during_a_call_is_a_crash_and_sys_exit_an_exception(sandbox):

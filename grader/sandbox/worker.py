@@ -47,10 +47,23 @@ LIMITS = {
 
 
 class Channel:
-    """Blocking frame I/O over a pair of file descriptors."""
+    """Blocking frame I/O over a pair of file descriptors.
+
+    Once :meth:`own` is called, only that process uses it: a process the learner's code
+    forked (a fork bomb's thousand copies) that reaches the channel exits instead, so it
+    can neither answer for the child nor take the grader's next request from it.
+    """
 
     def __init__(self, rfd: int, wfd: int, max_frame: int) -> None:
         self.rfd, self.wfd, self.max_frame = rfd, wfd, max_frame
+        self.owner: int | None = None
+
+    def own(self) -> None:
+        self.owner = os.getpid()
+
+    def _mine(self) -> None:
+        if self.owner is not None and os.getpid() != self.owner:
+            os._exit(0)
 
     def _exactly(self, n: int) -> bytes | None:
         chunks, left = [], n
@@ -63,6 +76,7 @@ class Channel:
         return b"".join(chunks)
 
     def read(self) -> dict | None:
+        self._mine()
         header = self._exactly(wire.HEADER.size)
         if header is None:
             return None
@@ -73,6 +87,7 @@ class Channel:
         return wire.decode(body[:json_len], body[json_len:], from_trusted=True)
 
     def write(self, message: dict) -> None:
+        self._mine()
         data = memoryview(wire.encode(message))
         while data:
             data = data[os.write(self.wfd, data) :]
@@ -191,6 +206,7 @@ def _prepare(request: dict, workdir: str, path: str) -> None:
 
 def _child(chan: Channel, request: dict, workdir: str) -> None:
     os.setsid()
+    chan.own()
     filename, path = request["filename"], os.path.join(workdir, request["name"])
     try:
         _prepare(request, workdir, path)
