@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from grader.notebook_quiz import QuizWidget
 
 USAGE = (
-    "usage: %dlgrade check EXERCISE [PATH] | %dlgrade hint [EXERCISE] | "
+    "usage: %dlgrade check EXERCISE [PATH] [--budget S] | %dlgrade hint [EXERCISE] | "
     "%dlgrade quiz [--exercise EXERCISE] [-n N] [--seed SEED] | %dlgrade glossary TERM"
 )
 STALE = (
@@ -82,8 +82,11 @@ def _magic(line: str) -> Any:
         return Text(USAGE)
     command, args = words[0], words[1:]
     try:
-        if command == "check" and 1 <= len(args) <= 2:
-            return check(*args)
+        if command == "check":
+            budget, args = _budget(args)
+            if budget != 0 and 1 <= len(args) <= 2:
+                return check(*args, budget=budget)
+            return Text(USAGE)
         if command == "hint" and len(args) <= 1:
             return hint(*args)
         if command == "glossary" and args:
@@ -102,6 +105,20 @@ def _magic(line: str) -> Any:
     except InputError as exc:
         return Text(f"dlgrade: {exc.format_message()}", error=True)
     return Text(USAGE)
+
+
+def _budget(args: list[str]) -> tuple[float | None, list[str]]:
+    """``--budget S`` taken out of a check's words: (seconds, or None if absent, or 0 if
+    unreadable; the other words)."""
+    if "--budget" not in args:
+        return None, args
+    at = args.index("--budget")
+    rest = args[:at] + args[at + 2 :]
+    try:
+        seconds = float(args[at + 1])
+    except (IndexError, ValueError):
+        return 0, rest
+    return (seconds if 0.1 <= seconds < float("inf") else 0), rest
 
 
 def _ipython_namespace() -> dict:

@@ -401,3 +401,20 @@ def test_check_path_without_an_exercise_takes_it_from_the_cell_tags(tmp_path, dl
     done = dlgrade("check", "--path", str(two), cwd=tmp_path, home=dlgrade_home)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "both.ipynb holds cells tagged for 00_weighted_sum, 01_activations" in done.stderr
+
+
+def test_the_check_magic_takes_a_budget_and_refuses_a_bad_one(monkeypatch):
+    from grader import notebook
+
+    seen = []
+    monkeypatch.setattr(notebook, "check", lambda *args, **kw: seen.append((args, kw)) or "ran")
+    assert notebook._magic("check 03_backprop --budget 2.5") == "ran"
+    assert notebook._magic("check 03_backprop work.ipynb") == "ran"
+    assert seen == [
+        (("03_backprop",), {"budget": 2.5}),
+        (("03_backprop", "work.ipynb"), {"budget": None}),
+    ]
+    for bad in ("--budget", "--budget soon", "--budget 0", "--budget nan", "--budget inf"):
+        shown = notebook._magic(f"check 03_backprop {bad}")
+        assert isinstance(shown, notebook.Text) and "[--budget S]" in shown.text
+    assert len(seen) == 2
