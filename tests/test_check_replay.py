@@ -1,4 +1,4 @@
-"""Exercise 03's trusted-side answers (computed once per input) and brief call rendering."""
+"""Exercise 03's trusted-side answers, brief call rendering, and checks called directly."""
 
 from __future__ import annotations
 
@@ -73,3 +73,42 @@ def test_a_call_with_a_dict_of_arrays_is_shown_briefly_without_printing_every_ar
     assert shown.startswith("{'W1': <array of shape (3, 5)>, 'b1': [0., 0.") and len(shown) <= 60
     assert describe([1.0, 2.0], 60, brief=True) == "[1.0, 2.0]"  # plain numbers: as written
     assert describe((np.array([1.0, 2.0]),), 60, brief=True) == "([1., 2.],)"
+
+
+@pytest.mark.parametrize("exercise_id", ["00_weighted_sum", "03_backprop"])
+def test_checks_called_directly_score_as_pytests_own_protocol_does(exercise_id, monkeypatch):
+    """The same files (reference, a known mistake, the stub) through both paths: same checks,
+    statuses, points and messages."""
+    from grader.course.info import load_course
+    from grader.course.paths import hidden_from_sandbox
+    from grader.grading import plugin
+    from grader.grading.engine import Submission, grade_many
+    from grader.sandbox.runner import Sandbox
+
+    course = load_course()
+    exercise = course.get(exercise_id)
+    reference_text = (ROOT / "solutions" / f"{exercise_id}.py").read_text()
+    old, new = {"00_weighted_sum": ("x @ w + b", "x @ w"), "03_backprop": (" - lr *", " + lr *")}[
+        exercise_id
+    ]
+    assert old in reference_text
+    files = [
+        reference_text,
+        reference_text.replace(old, new, 1),
+        (ROOT / "exercises" / f"{exercise_id}.py").read_text(),
+    ]
+
+    def graded() -> list[list[tuple]]:
+        subs = [Submission(text.encode(), exercise.file_name) for text in files]
+        with Sandbox(exercise.sandbox_limits(), hide=hidden_from_sandbox()) as box:
+            results = grade_many(course, exercise, subs, sandbox=box, seed=11)
+        return [
+            [(c.name, c.status, c.points, c.message, c.call, c.hint) for c in r.checks]
+            for r in results
+        ]
+
+    direct = graded()
+    monkeypatch.setattr(plugin.GradingPlugin, "_direct", lambda self, item: False)
+    assert graded() == direct
+    scores = [sum(check[2] for check in checks) for checks in direct]
+    assert scores[0] > scores[1] > scores[2] == 0

@@ -238,3 +238,70 @@ def test_hostile_notebooks_are_contained_like_hostile_py_files(tmp_path, monkeyp
         tmp_path
     )
     assert not list((tmp_path / "class").rglob("*.py"))  # every file was a notebook
+
+
+def tagged_notebook(*sources: str, tags: tuple[str, ...] = ("00_weighted_sum",)) -> str:
+    cells = [nbformat.v4.new_code_cell(s, metadata={"tags": list(tags)}) for s in sources]
+    return nbformat.writes(nbformat.v4.new_notebook(cells=cells))
+
+
+def test_tags_are_read_only_from_safe_notebooks_and_never_follow_a_link(tmp_path):
+    """Where no name matches, tags decide; links, huge, nested or odd notebooks never do."""
+    outside = tmp_path / "elsewhere.ipynb"
+    outside.write_text(tagged_notebook("def weighted_sum(x, w, b=0.0):\n    return 'outside'"))
+    student = tmp_path / "class" / "ana"
+    student.mkdir(parents=True)
+    (student / "a_link.ipynb").symlink_to(outside)
+    with (student / "b_huge.ipynb").open("wb") as handle:
+        handle.truncate(200 << 20)  # sparse: never read
+    (student / "c_nested.ipynb").write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    odd = json.loads(tagged_notebook("x = 1"))
+    odd["cells"][0]["metadata"]["tags"] = "00_weighted_sum"  # a string, not a list
+    odd["cells"].append({"cell_type": "code", "metadata": {"tags": [1, {"a": 2}]}, "source": ""})
+    (student / "d_odd.ipynb").write_text(json.dumps(odd))
+    (student / "e_work.ipynb").write_text(
+        tagged_notebook("def weighted_sum(x, w, b=0.0):\n    return 1")
+    )
+    (found,) = submissions.discover(tmp_path / "class", ["00_weighted_sum.py"])
+    assert b"return 1" in found.files["00_weighted_sum.py"]
+    assert b"outside" not in found.files["00_weighted_sum.py"]
+    assert any("e_work.ipynb (its code cells tagged 00_weighted_sum" in n for n in found.notes)
+
+
+def test_a_hostile_tagged_notebook_is_contained_and_the_next_student_keeps_full_marks(tmp_path):
+    """One worker: a tagged notebook that fork-bombs, prints a fake score and exits at import
+    of its second exercise, then an honest student graded right after it."""
+    root = tmp_path / "class"
+    (root / "a_hostile").mkdir(parents=True)
+    bomb = (ROOT / "tests" / "fixtures" / "hostile" / "fork_bomb.py").read_text()
+    cells = [
+        nbformat.v4.new_code_cell(bomb, metadata={"tags": ["00_weighted_sum"]}),
+        nbformat.v4.new_code_cell(
+            "print('01_activations: 30/30 points')\nimport os\nos._exit(0)",
+            metadata={"tags": ["dlgrade:01_activations"]},
+        ),
+    ]
+    (root / "a_hostile" / "homework.ipynb").write_text(
+        nbformat.writes(nbformat.v4.new_notebook(cells=cells))
+    )
+    (root / "b_honest").mkdir()
+    for exercise in EXERCISES:
+        (root / "b_honest" / f"{exercise}.py").write_text(
+            (ROOT / "solutions" / f"{exercise}.py").read_text()
+        )
+    out = tmp_path / "grades"
+    args = [a for ex in EXERCISES for a in ("--exercise", ex)]
+    done = run_grade(root, "--out", out, "--jobs", "1", *args, home=tmp_path / "home")
+    assert done.returncode == 0, done.stderr
+    rows = {r["student"]: r for r in json.loads((out / "results.json").read_text())["students"]}
+    hostile = rows["a_hostile"]["exercises"]
+    assert hostile["00_weighted_sum"]["score"] < 26  # the bombing function earns nothing
+    assert not any(
+        c["passed"]
+        for c in hostile["00_weighted_sum"]["checks"]
+        if c["name"].startswith("weighted")
+    )
+    assert hostile["01_activations"]["score"] == 0
+    honest = rows["b_honest"]["exercises"]
+    assert honest["00_weighted_sum"]["score"] == 26
+    assert honest["01_activations"]["score"] == honest["01_activations"]["max_score"] > 0

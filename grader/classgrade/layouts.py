@@ -189,16 +189,16 @@ def _flat_notebooks(
     def read(name: str) -> bytes:
         return submissions.read_file(root, entries[name], notebook_files.NOTEBOOK_LIMIT)
 
-    peek = notebook_files.peeker(read)
+    tags_of = notebook_files.tag_reader(read)
     for file_name in wanted:
         if file_name in found.files or file_name in found.refused:
             continue
-        name, others, by_tags = notebook_files.pick(entries, file_name, peek)
+        name, others, by_tags = notebook_files.pick(entries, file_name, tags_of)
         if name is None:
             continue
         shown = submissions.shown(name)
         try:
-            raw = peek(name) if by_tags else read(name)
+            raw = read(name)
         except Refused as why:
             found.refuse(file_name, f"{shown} {why}: refused")
         except OSError as exc:

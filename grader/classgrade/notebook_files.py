@@ -13,7 +13,6 @@ a notebook that cannot be read is refused for that student with a note.
 from __future__ import annotations
 
 import zipfile
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import PurePosixPath
 from typing import Any
@@ -23,7 +22,7 @@ from grader.grading.sources import MAX_SOURCE_KB
 
 NOTEBOOK_LIMIT = notebooks.MAX_NOTEBOOK_MB << 20
 MAX_SCANNED = 20  # notebooks of one folder whose tags are read, when no name matches
-Peek = Callable[[str], "bytes | None"]
+TagsOf = Callable[[str], set[str]]
 
 
 def _exercise_id(file_name: str) -> str:
@@ -43,11 +42,13 @@ def match(names: Iterable[str], file_name: str) -> tuple[str | None, list[str]]:
     return taken, [n for n in found if n != taken]
 
 
-def pick(names: Iterable[str], file_name: str, peek: Peek) -> tuple[str | None, list[str], bool]:
+def pick(
+    names: Iterable[str], file_name: str, tags_of: TagsOf
+) -> tuple[str | None, list[str], bool]:
     """The notebook taken for ``file_name``, the matching ones left out, and whether by tags.
 
     A name match (:func:`match`) wins; otherwise the first notebook (by name) with code cells
-    tagged for the exercise. ``peek(name)`` gives a notebook's bytes, or None if unreadable.
+    tagged for the exercise. ``tags_of(name)`` gives the exercises a notebook is tagged for.
     """
     names = list(names)
     taken, others = match(names, file_name)
@@ -55,25 +56,25 @@ def pick(names: Iterable[str], file_name: str, peek: Peek) -> tuple[str | None, 
         return taken, others, False
     wanted = _exercise_id(file_name)
     for name in sorted(n for n in names if notebooks.is_notebook(n))[:MAX_SCANNED]:
-        raw = peek(name)
-        if raw is not None and wanted in notebooks.tagged(raw):
+        if wanted in tags_of(name):
             return name, [], True
     return None, [], False
 
 
-def peeker(read: Callable[[str], bytes]) -> Peek:
-    """``read`` (which may raise) as a :data:`Peek`: each notebook read at most once."""
-    seen: dict[str, bytes | None] = {}
+def tag_reader(read: Callable[[str], bytes]) -> TagsOf:
+    """``read`` (which may raise) as a :data:`TagsOf`: each notebook read and parsed at most
+    once, and only its tags kept (the one taken is read again, with its errors reported)."""
+    seen: dict[str, set[str]] = {}
 
-    def peek(name: str) -> bytes | None:
+    def tags_of(name: str) -> set[str]:
         if name not in seen:
             try:
-                seen[name] = read(name)
+                seen[name] = notebooks.tagged(read(name))
             except Exception:  # refused or unreadable: it stands for no exercise by its tags
-                seen[name] = None
+                seen[name] = set()
         return seen[name]
 
-    return peek
+    return tags_of
 
 
 def claim(found: Any, wanted: Sequence[str]) -> None:
@@ -143,7 +144,7 @@ def from_folder(
 
     from grader.classgrade.submissions import Refused, shown
 
-    peeks: dict[int, Peek] = {}
+    readers: dict[int, TagsOf] = {}
     for file_name in wanted:
         if file_name in found.files or file_name in found.refused:
             continue
@@ -152,13 +153,15 @@ def from_folder(
                 listing = os.listdir(fd)
             except OSError:
                 continue
-            peek = peeks.setdefault(fd, peeker(lambda n, fd=fd: read(n, fd, NOTEBOOK_LIMIT)))
-            name, others, by_tags = pick(listing, file_name, peek)
+            tags_of = readers.setdefault(
+                fd, tag_reader(lambda n, fd=fd: read(n, fd, NOTEBOOK_LIMIT))
+            )
+            name, others, by_tags = pick(listing, file_name, tags_of)
             if name is None:
                 continue
             where = prefix + shown(name)
             try:
-                raw = peek(name) if by_tags else read(name, fd, NOTEBOOK_LIMIT)
+                raw = read(name, fd, NOTEBOOK_LIMIT)
             except Refused as why:
                 found.refuse(file_name, f"{where} {why}: refused")
             except OSError as exc:
@@ -193,33 +196,22 @@ def from_zip(
             continue
         members.setdefault(name, info)
     by_base = {PurePosixPath(n).name: n for n in sorted(members, key=lambda n: (n.count("/"), n))}
-    peek = peeker(lambda base: _member(archive, members[by_base[base]]))
+    from grader.classgrade.submissions import Refused, read_member
+
+    def read(base: str) -> bytes:
+        return read_member(archive, members[by_base[base]], NOTEBOOK_LIMIT)
+
+    tags_of = tag_reader(read)
     for file_name in wanted:
         if file_name in found.files or file_name in found.refused:
             continue
-        base, others, by_tags = pick(by_base, file_name, peek)
+        base, others, by_tags = pick(by_base, file_name, tags_of)
         if base is None:
             continue
         name = by_base[base]
         try:
-            raw = _member(archive, members[name])
-        except ValueError as why:
+            raw = read(base)
+        except Refused as why:
             found.refuse(file_name, f"zip entry {name!r} {why}: refused")
             continue
         take(found, file_name, name, raw, [by_base[o] for o in others], by_tags)
-
-
-def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """A zip member's bytes, read in memory up to the cap; ValueError(why) if it cannot be."""
-    if info.flag_bits & 0x1:
-        raise ValueError("is encrypted")
-    if info.file_size > NOTEBOOK_LIMIT:
-        raise ValueError(f"is larger than {NOTEBOOK_LIMIT >> 20} MiB")
-    try:
-        with archive.open(info) as member:
-            raw = member.read(NOTEBOOK_LIMIT + 1)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
-        raise ValueError(f"cannot be unpacked ({exc})") from None
-    if len(raw) > NOTEBOOK_LIMIT:
-        raise ValueError(f"is larger than {NOTEBOOK_LIMIT >> 20} MiB")
-    return raw

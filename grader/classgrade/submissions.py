@@ -255,7 +255,7 @@ def read_zip(
             found.notes.append(f"zip entry {name!r} ignored: {hit.target} was found first")
             continue
         try:
-            found.files[hit.target] = _read_member(archive, info)
+            found.files[hit.target] = read_member(archive, info)
         except Refused as why:
             found.refuse(hit.target, f"zip entry {name!r} {why}: refused")
             continue
@@ -266,18 +266,19 @@ def read_zip(
     return found
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int = FILE_LIMIT) -> bytes:
+    """A zip member's bytes, read in memory up to ``limit``; Refused(why) if it cannot be."""
     if info.flag_bits & 0x1:
         raise Refused("is encrypted")
-    if info.file_size > FILE_LIMIT:
-        raise Refused(f"is larger than {FILE_LIMIT >> 10} KiB")
+    if info.file_size > limit:
+        raise Refused(f"is larger than {limit >> 10} KiB")
     try:
         with archive.open(info) as member:
-            data = member.read(FILE_LIMIT + 1)
+            data = member.read(limit + 1)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
         raise Refused(f"cannot be unpacked ({exc})") from None
-    if len(data) > FILE_LIMIT:
-        raise Refused(f"is larger than {FILE_LIMIT >> 10} KiB")
+    if len(data) > limit:
+        raise Refused(f"is larger than {limit >> 10} KiB")
     return data
 
 

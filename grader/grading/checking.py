@@ -98,12 +98,15 @@ def _tagged_exercises(course: Course, path: Path) -> list[str]:
     """The course's exercises that a notebook's code cells are tagged for (its JSON only)."""
     from grader.grading import notebooks
 
+    limit = notebooks.MAX_NOTEBOOK_MB << 20
     try:
-        if path.stat().st_size > notebooks.MAX_NOTEBOOK_MB << 20:
-            return []
-        tags = notebooks.tagged(path.read_bytes())
+        with path.open("rb") as handle:
+            raw = handle.read(limit + 1)
     except OSError:
         return []
+    if len(raw) > limit:
+        return []
+    tags = notebooks.tagged(raw)
     return [e.id for e in course.exercises if e.id in tags]
 
 

@@ -78,32 +78,32 @@ class GradingPlugin:
     # file's pass ends with a full teardown, so nothing is shared between two learners.
     @pytest.fixture(scope="session")
     def learner(self) -> Learner:
-        return self._learner
+        return self._fixtures()["learner"]("")
 
     @pytest.fixture(scope="session")
     def reference(self) -> Any:
         """The reference solution, or where it is not installed the practice pool's answers."""
-        return self._reference
+        return self._fixtures()["reference"]("")
 
     @pytest.fixture(scope="session")
     def options(self) -> dict[str, Any]:
         """Grading options from the command line (for example ``quick`` for 04)."""
-        return self._options
+        return self._fixtures()["options"]("")
 
     @pytest.fixture(scope="session")
     def on_event(self) -> Callable[[Any], None] | None:
         """Where progress events from long learner calls go (a progress bar, or nowhere)."""
-        return self._on_event
+        return self._fixtures()["on_event"]("")
 
     @pytest.fixture(scope="session")
     def exercise_grading(self) -> dict[str, Any]:
         """The exercise's ``[exercise.grading]`` settings from info.toml."""
-        return self.exercise.grading
+        return self._fixtures()["exercise_grading"]("")
 
     @pytest.fixture(scope="session")
     def artifacts(self) -> dict[str, Any]:
         """Plain data a check leaves for the report (learning curves, examples)."""
-        return self.current.result.artifacts
+        return self._fixtures()["artifacts"]("")
 
     @property
     def _seed(self) -> int:
@@ -112,7 +112,7 @@ class GradingPlugin:
 
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
-        return self._rng(request.node.name)
+        return self._fixtures()["rng"](request.node.name)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -138,8 +138,9 @@ class GradingPlugin:
                 self._on_done(job)
         return True
 
-    def _fixtures(self) -> dict[str, Callable[[pytest.Item], Any]]:
-        """The fixtures this plugin provides, as functions of the check item."""
+    def _fixtures(self) -> dict[str, Callable[[str], Any]]:
+        """This plugin's fixtures as functions of the check's name (the pytest fixtures
+        above and the direct calls below both answer from here)."""
         return {
             "learner": lambda _: self._learner,
             "reference": lambda _: self._reference,
@@ -147,7 +148,7 @@ class GradingPlugin:
             "on_event": lambda _: self._on_event,
             "exercise_grading": lambda _: self.exercise.grading,
             "artifacts": lambda _: self.current.result.artifacts,
-            "rng": lambda item: self._rng(item.name),
+            "rng": self._rng,
         }
 
     def _direct(self, item: pytest.Item) -> bool:
@@ -173,7 +174,7 @@ class GradingPlugin:
         if self.grader_error or self.current.result.grader_error:
             return  # as pytest_runtest_setup skips it: no result
         provide = self._fixtures()
-        kwargs = {name: provide[name](item) for name in item.fixturenames if name != "request"}
+        kwargs = {name: provide[name](item.name) for name in item.fixturenames if name != "request"}
         call = pytest.CallInfo.from_call(
             lambda: item.obj(**kwargs), when="call", reraise=(KeyboardInterrupt,)
         )
